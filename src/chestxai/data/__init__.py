@@ -1,0 +1,1 @@
+"""Data: reading images and datasets, preprocessing, splits and the decoded-image cache."""

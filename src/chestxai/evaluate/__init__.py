@@ -1,0 +1,1 @@
+"""Evaluation: classification metrics (and, later, explanations and retrieval)."""

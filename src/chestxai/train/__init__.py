@@ -1,0 +1,1 @@
+"""Training: the loop (fit), augmentation and losses."""

@@ -1,0 +1,93 @@
+"""Shared fixtures: tiny synthetic radiographs written in the plain-CSV layout (like ../shared/data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own decoded-image cache, never the user's ~/.cache."""
+    monkeypatch.setenv("CHESTXAI_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+def make_synthetic_csv_dataset(root: Path, n: int = 120, size: int = 48, seed: int = 0) -> Path:
+    """An easy two-finding set: ``effusion`` = bright blob in the lower-left quadrant, ``pneumonia`` = upper-right.
+
+    Images are noisy grey "chests"; labels are independent, patients own 1-2 images each, so a model can only
+    score well by looking at the right region: the learning test and the saliency tests rely on that.
+    """
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rows, boxes = [], []
+    q = size // 2
+    for i in range(n):
+        img = rng.normal(0.35, 0.08, (size, size))
+        eff, pne = int(rng.random() < 0.4), int(rng.random() < 0.4)
+        if eff:
+            img[q + 4 : size - 4, 4 : q - 4] += 0.45
+            boxes.append((f"images/img_{i:04d}.png", "effusion", 4, q + 4, q - 8, q - 8))
+        if pne:
+            img[4 : q - 4, q + 4 : size - 4] += 0.45
+        name = f"images/img_{i:04d}.png"
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(root / name)
+        rows.append({"image": name, "patient_id": f"p{i // 2:04d}", "view": "PA", "source": "synthetic",
+                     "effusion": eff, "pneumonia": pne, "normal": int(not (eff or pne))})
+    pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
+    pd.DataFrame(boxes, columns=["image", "finding", "x", "y", "w", "h"]).to_csv(root / "boxes.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic dataset folder (labels.csv + boxes.csv + images/), built once per session."""
+    return make_synthetic_csv_dataset(tmp_path_factory.mktemp("synthetic"))
+
+
+def write_dicom(
+    path: Path,
+    pixels: np.ndarray | None,
+    photometric: str = "MONOCHROME2",
+    window: tuple[float, float] | None = None,
+    patient_id: str = "anon",
+    view: str = "PA",
+) -> Path:
+    """A minimal valid DICOM (explicit VR little endian, 16-bit); ``pixels=None`` writes one without pixel data.
+
+    ``pixels`` may be ``rows x cols`` or ``frames x rows x cols``; ``window`` = (center, width) adds a VOI window.
+    """
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    file_meta = FileMetaDataset()
+    file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = file_meta
+    ds.SOPClassUID = file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = file_meta.MediaStorageSOPInstanceUID
+    ds.Modality = "DX"
+    ds.PatientID = patient_id
+    ds.ViewPosition = view
+    if pixels is not None:
+        ds.set_pixel_data(np.asarray(pixels, dtype=np.uint16), photometric, 16)
+    if window is not None:
+        ds.WindowCenter, ds.WindowWidth = window
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.fixture
+def dicom_writer():
+    """The :func:`write_dicom` helper, for tests that build DICOM files in ``tmp_path``."""
+    return write_dicom
