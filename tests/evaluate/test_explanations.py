@@ -1,0 +1,102 @@
+"""Explanation metrics on hand-made maps with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from chestxai.errors import ConfigError
+from chestxai.evaluate import explanations as xm
+
+H = W = 16
+
+
+def _box() -> np.ndarray:
+    return xm.box_mask((H, W), (4, 4, 4, 4))[None]
+
+
+def test_all_mass_in_the_box_scores_one_and_uniform_scores_chance() -> None:
+    inside = _box().astype(np.float32)
+    near_uniform = np.ones((1, H, W), np.float32)
+    near_uniform[0, 15, 15] = 0.999  # Quantus refuses exactly constant maps
+    assert xm.relevance_mass_accuracy(inside, _box())[0] == pytest.approx(1.0)
+    assert xm.relevance_rank_accuracy(inside, _box())[0] == pytest.approx(1.0)
+    assert xm.relevance_mass_accuracy(near_uniform, _box())[0] == pytest.approx(xm.chance_level(_box())[0], abs=1e-4)
+    assert xm.chance_level(_box())[0] == pytest.approx(16 / 256)
+
+
+def test_constant_maps_are_nan_for_localisation_not_zero() -> None:
+    maps = np.stack([np.zeros((H, W), np.float32), _box()[0].astype(np.float32)])
+    masks = np.repeat(_box(), 2, axis=0)
+    rma = xm.relevance_mass_accuracy(maps, masks)
+    assert np.isnan(rma[0]) and rma[1] == pytest.approx(1.0)
+    assert np.isnan(xm.pointing_game(maps, masks)[0])
+
+
+def test_pointing_game_hit_miss_and_tolerance() -> None:
+    m = np.zeros((1, H, W), np.float32)
+    m[0, 12, 12] = 1.0  # far outside the box
+    assert xm.pointing_game(m, _box())[0] == 0.0
+    m2 = np.zeros((1, H, W), np.float32)
+    m2[0, 5, 9] = 1.0  # one pixel right of the box (x = 4..7)
+    assert xm.pointing_game(m2, _box(), tolerance=0)[0] == 0.0
+    assert xm.pointing_game(m2, _box(), tolerance=2)[0] == 1.0
+
+
+def test_empty_box_is_refused() -> None:
+    with pytest.raises(ConfigError, match="empty ground-truth box"):
+        xm.relevance_mass_accuracy(np.ones((1, H, W)), np.zeros((1, H, W), bool))
+
+
+def test_iou_and_pixel_auc() -> None:
+    assert xm.box_iou((0, 0, 4, 4), (2, 0, 4, 4)) == pytest.approx(8 / 24)
+    assert xm.box_iou(None, (0, 0, 1, 1)) == 0.0
+    assert xm.pixel_auc(_box().astype(float), _box())[0] == pytest.approx(1.0)
+
+
+def test_constant_map_has_maximal_complexity_and_zero_sparseness() -> None:
+    constant = np.full((1, H, W), 0.5, np.float32)
+    peaked = np.zeros((1, H, W), np.float32)
+    peaked[0, 3, 3] = 1.0
+    assert xm.complexity(constant)[0] == pytest.approx(np.log(H * W), rel=1e-4)
+    assert xm.complexity(peaked)[0] < 0.1
+    assert xm.sparseness(constant)[0] == pytest.approx(0.0, abs=1e-3)
+    assert xm.sparseness(peaked)[0] > 0.9
+    assert xm.degenerate(np.concatenate([constant, peaked])).tolist() == [True, False]
+
+
+class RegionSum(nn.Module):
+    """A faithful toy model: logit = 8 * mean of the region rows/cols 4..8 (minus an offset)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (8 * x[:, 0, 4:8, 4:8].mean(dim=(1, 2)) - 2).unsqueeze(1)
+
+
+def test_pixel_flipping_drops_fastest_for_the_right_map() -> None:
+    x = np.ones((2, 1, H, W), np.float32)
+    x[:, :, 4:8, 4:8] = 3.0  # the evidence: removing it (mean replacement) must lower the probability
+    right = np.repeat(_box().astype(np.float32), 2, axis=0)
+    wrong = 1.0 - right
+    auc_right, curves = xm.pixel_flipping(RegionSum(), x, right, target=0, steps=16)
+    auc_wrong, _ = xm.pixel_flipping(RegionSum(), x, wrong, target=0, steps=16)
+    auc_random, _ = xm.pixel_flipping(RegionSum(), x, xm.random_order_maps((2, H, W)), target=0, steps=16)
+    assert curves.shape == (2, 16)
+    assert np.all(auc_right < auc_random) and np.all(auc_random < auc_wrong)
+
+
+def test_identical_maps_under_noise_have_zero_lipschitz() -> None:
+    x = np.random.default_rng(0).random((2, 1, H, W)).astype(np.float32)
+    fixed = np.repeat(_box().astype(np.float32), 2, axis=0)
+    lip = xm.local_lipschitz(RegionSum(), x, fixed, 0, explain=lambda xs: fixed[: len(xs)], samples=3)
+    assert np.allclose(lip, 0.0)
+    noisy = xm.local_lipschitz(RegionSum(), x, fixed, 0, explain=lambda xs: xs[:, 0].numpy(), samples=3)
+    assert np.all(noisy > 0)
+
+
+def test_randomisation_correlation() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.random((1, H, W))
+    assert xm.randomisation_spearman(a, a)[0] == pytest.approx(1.0)
+    assert abs(xm.randomisation_spearman(a, rng.random((1, H, W)))[0]) < 0.3
