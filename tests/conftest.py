@@ -7,10 +7,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Test tensors are tiny: one intra-op thread is faster than two, and far faster on a shared, busy box."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +54,12 @@ def make_synthetic_csv_dataset(root: Path, n: int = 120, size: int = 48, seed: i
     pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
     pd.DataFrame(boxes, columns=["image", "finding", "x", "y", "w", "h"]).to_csv(root / "boxes.csv", index=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_factory():
+    """The synthetic-dataset builder itself, for tests that need a second set (e.g. unseen test images)."""
+    return make_synthetic_csv_dataset
 
 
 @pytest.fixture(scope="session")

@@ -95,3 +95,24 @@ def test_evaluate_model_and_data_with_no_common_finding(
     (tmp_path / "labels.csv").write_text("image,cardiomegaly\nimages/a.png,1\n")
     assert main(["evaluate", "--model", str(trained), "--data", str(tmp_path), "--out", str(tmp_path / "e")]) == 2
     assert "nothing to evaluate" in capsys.readouterr().err
+
+
+def test_evaluate_explanations_with_a_boxes_csv(trained: Path, synthetic_dir: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    boxes = pd.read_csv(synthetic_dir / "boxes.csv").head(3)
+    boxes["image"] = [str(synthetic_dir / p) for p in boxes["image"]]
+    boxes.to_csv(tmp_path / "three.csv", index=False)
+    assert main(["evaluate-explanations", "--model", str(trained), "--data", str(synthetic_dir), "--boxes",
+                 str(tmp_path / "three.csv"), "--methods", "silhouette", "--finding", "effusion", "--steps", "16",
+                 "--samples", "1", "--out", str(tmp_path / "x")]) == 0
+    summary = pd.read_csv(tmp_path / "x" / "summary.csv")
+    assert summary.loc[0, "method"] == "silhouette" and summary.loc[0, "n"] == 3
+    assert summary.loc[0, "relevance_mass_accuracy"] > summary.loc[0, "chance_level"]
+
+
+def test_evaluate_explanations_unknown_method(trained: Path, synthetic_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(["evaluate-explanations", "--model", str(trained), "--data", str(synthetic_dir), "--methods",
+                 "magic", "--finding", "effusion", "--out", str(tmp_path)]) == 2
+    assert "unknown explanation method 'magic'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from chestxai.errors import ChestXAIError
+from chestxai.errors import ChestXAIError, ConfigError
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -62,6 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--threshold", type=float, default=0.5)
     e.add_argument("--bootstrap", type=int, default=1000)
     e.add_argument("--out", required=True)
+
+    x = sub.add_parser("explain", help="saliency maps per image and method: OUT/<stem>/<method>.png|.npy|.json")
+    x.add_argument("--model", help="checkpoint path or shipped model name")
+    x.add_argument("--methods", default="gradcam",
+                   help="comma-separated: gradcam, gradcampp, gradient_x_input, occlusion, silhouette, lrp")
+    x.add_argument("--finding", required=True, help="the finding to explain, e.g. effusion")
+    x.add_argument("--threshold", type=float, default=0.5, help="saliency level for the evidence box (0..1)")
+    x.add_argument("--positive-only", type=float, metavar="P",
+                   help="draw no heatmap where the probability is below P (as the source UI)")
+    x.add_argument("--out", required=True)
+    x.add_argument("images", nargs="+", metavar="IMAGE")
+
+    v = sub.add_parser("evaluate-explanations",
+                       help="localisation, faithfulness, robustness, complexity per method (OUT/summary.csv|md)")
+    v.add_argument("--model", help="checkpoint path or shipped model name")
+    _add_data_options(v)
+    v.add_argument("--boxes", help="boxes CSV (image,finding,x,y,w,h); default: the data's own boxes")
+    v.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp")
+    v.add_argument("--finding", required=True)
+    v.add_argument("--steps", type=int, default=32, help="pixel-flipping steps (must divide H*W)")
+    v.add_argument("--samples", type=int, default=5, help="noisy copies per image for Local Lipschitz")
+    v.add_argument("--noise", type=float, default=0.1, help="Gaussian noise std (normalised input units)")
+    v.add_argument("--max-images", type=int, default=50, help="images scored when the data has no box")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--out", required=True)
+    _add_retrieval_parsers(sub)
     return parser
 
 
@@ -135,7 +161,191 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate}
+def cmd_explain(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.explain import parse_methods
+    from chestxai.explain.export import explain_files
+
+    methods = parse_methods(args.methods)
+    model = load_model(args.model)
+    command = " ".join(["chestxai", *sys.argv[1:]])
+    summary = explain_files(model, args.images, methods, args.finding, args.out, threshold=args.threshold,
+                            positive_only=args.positive_only, command=command)
+    for path, message in summary["errors"].items():
+        print(f"chestxai: error: {message}", file=sys.stderr)
+    print(json.dumps(summary["images"], indent=2, default=float))
+    return 1 if summary["errors"] else 0
+
+
+def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.data.datasets.csv import read_boxes
+    from chestxai.evaluate.explanation_report import evaluate_explanations
+    from chestxai.explain import parse_methods
+
+    methods = parse_methods(args.methods)
+    model = load_model(args.model)
+    data = _load_data(args)
+    boxes = None
+    if args.boxes:
+        boxes_csv = Path(args.boxes)
+        if not boxes_csv.is_file():
+            from chestxai.errors import DataFormatError
+
+            raise DataFormatError(f"{boxes_csv}: boxes CSV not found")
+        boxes = read_boxes(boxes_csv, boxes_csv.parent, set(data.paths))  # image paths relative to the CSV
+    summary = evaluate_explanations(model, data, args.finding, methods, args.out, boxes=boxes, steps=args.steps,
+                                    samples=args.samples, noise=args.noise, max_images=args.max_images,
+                                    seed=args.seed)
+    print(summary.to_json(orient="records", indent=2))
+    print(f"wrote {Path(args.out) / 'summary.csv'} and summary.md", file=sys.stderr)
+    return 0
+
+
+# --- similar-case retrieval (issue 5) ------------------------------------------------------------------------------
+
+
+def _add_retrieval_parsers(sub) -> None:
+    """index, search, catalogue-info, evaluate-retrieval, train-igcbir."""
+    from chestxai.retrieval.catalogue import INDEX_TYPES
+
+    i = sub.add_parser("index", help="add every image of a dataset to a case catalogue (incremental, idempotent)")
+    i.add_argument("--model", help="checkpoint path or shipped model name")
+    i.add_argument("--catalogue", required=True, help="catalogue folder (created if missing)")
+    _add_data_options(i)
+    i.add_argument("--embedder", default="cnn", choices=["cnn", "igcbir"])
+    i.add_argument("--igcbir-model", help="IG-CBIR network from `chestxai train-igcbir` (for --embedder igcbir)")
+    i.add_argument("--index-type", choices=list(INDEX_TYPES), help="FAISS index for a new embedder (default flat)")
+
+    s = sub.add_parser("search", help="the most similar catalogue cases to an image, best first")
+    s.add_argument("--model", help="checkpoint path or shipped model name")
+    s.add_argument("--catalogue", required=True)
+    s.add_argument("--embedder", default="cnn", choices=["cnn", "igcbir", "ssim"])
+    s.add_argument("--igcbir-model", help="IG-CBIR network (for --embedder igcbir)")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--json", action="store_true", help="print a JSON list {case, image, score, labels}")
+    s.add_argument("--overlays", metavar="DIR", help="write saliency overlays of the query and each case here")
+    s.add_argument("--finding", help="finding explained in the overlays (default: the model's first)")
+    s.add_argument("image", metavar="IMAGE")
+
+    c = sub.add_parser("catalogue-info", help="number of cases and indexed embedders of a catalogue")
+    c.add_argument("--catalogue", required=True)
+    c.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("evaluate-retrieval", help="precision@k, nDCG, mAP of ssim/cnn/igcbir (OUT/summary.csv|md)")
+    r.add_argument("--model", help="checkpoint path or shipped model name")
+    _add_data_options(r)
+    r.add_argument("--finding", required=True, help="the class the queries are judged by, e.g. effusion")
+    r.add_argument("--expert-ranking", metavar="CSV", help="query,case,rank or query,case,relevance")
+    r.add_argument("--igcbir-model", help="IG-CBIR network; adds igcbir to --methods")
+    r.add_argument("--methods", help="comma list of ssim, cnn, igcbir (default: ssim,cnn and igcbir if given)")
+    r.add_argument("--test-fraction", type=float, default=0.2, help="share of patients used as queries")
+    r.add_argument("--out", required=True)
+
+    g = sub.add_parser("train-igcbir", help="fine-tune IG-CBIR's network on the classifier's saliency maps")
+    g.add_argument("--model", help="the classifier (checkpoint path or shipped model name)")
+    _add_data_options(g)
+    g.add_argument("--method", default="gradcam", help="saliency method (any registered in chestxai.explain)")
+    g.add_argument("--finding", help="explain this finding for every image (default: each image's most probable)")
+    g.add_argument("--epochs", type=int, default=5)
+    g.add_argument("--lr", type=float, default=1e-4)
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--resume", action="store_true")
+    g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--out", required=True)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from chestxai.retrieval.api import index_dataset, load_embedder
+
+    embedder = load_embedder(args.embedder, args.model, args.igcbir_model)
+    result = index_dataset(args.catalogue, _load_data(args), embedder, args.index_type,
+                           log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from chestxai.retrieval.api import search_file, write_overlays
+
+    hits = search_file(args.catalogue, args.image, args.embedder, args.k, args.model, args.igcbir_model)
+    if args.json:
+        print(json.dumps([case.to_json(score) for case, score in hits], indent=2))
+    else:
+        for rank, (case, score) in enumerate(hits, start=1):
+            labels = ", ".join(f"{f}={v}" for f, v in case.labels.items())
+            print(f"{rank:>3}  {score:+.3f}  case {case.id}  {case.image}  {labels}")
+    if args.overlays:
+        from chestxai import load_model
+
+        finding = args.finding or load_model(args.model).findings[0]
+        written = write_overlays(args.image, hits, args.overlays, finding, args.model)
+        print(f"wrote {len(written)} overlays to {args.overlays}", file=sys.stderr)
+    return 0
+
+
+def cmd_catalogue_info(args: argparse.Namespace) -> int:
+    from chestxai.retrieval.api import catalogue_info
+
+    info = catalogue_info(args.catalogue)
+    print(json.dumps(info, indent=2) if args.json else f"{info['cases']} cases; embedders: "
+          f"{', '.join(info['embedders']) or 'none'}")
+    return 0
+
+
+def _retrieval_methods(args: argparse.Namespace) -> dict:
+    from chestxai.retrieval.api import load_embedder
+    from chestxai.retrieval.embedders import SSIMScorer
+
+    names = (args.methods or ("ssim,cnn,igcbir" if args.igcbir_model else "ssim,cnn")).split(",")
+    methods: dict = {}
+    for name in (n.strip() for n in names if n.strip()):
+        if name not in ("ssim", "cnn", "igcbir"):
+            raise ConfigError(f"unknown retrieval method {name!r}; use ssim, cnn, igcbir")
+        methods[name] = SSIMScorer() if name == "ssim" else load_embedder(name, args.model, args.igcbir_model)
+    return methods
+
+
+def cmd_evaluate_retrieval(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.data.findings import canonical_finding
+    from chestxai.evaluate.retrieval import evaluate_retrieval
+
+    finding = canonical_finding(args.finding)
+    methods = _retrieval_methods(args)
+    pre = next((m.preprocess for m in methods.values() if hasattr(m, "preprocess")), None)
+    pre = pre or load_model(args.model).preprocess
+    summary = evaluate_retrieval(_load_data(args), finding, methods, args.out, pre, args.expert_ranking,
+                                 test_fraction=args.test_fraction)
+    print(summary.to_csv(index=False, float_format="%.3f"), end="")
+    print(f"wrote {Path(args.out) / 'summary.csv'} and summary.md", file=sys.stderr)
+    return 0
+
+
+def cmd_train_igcbir(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.retrieval.igcbir_train import train_igcbir
+
+    if args.epochs < 1 or args.batch_size < 1:
+        raise ConfigError("--epochs and --batch-size must be >= 1")
+    model = load_model(args.model)
+    metrics = train_igcbir(model, _load_data(args), args.out, method=args.method, target=args.finding,
+                           resume=args.resume, progress=not args.no_progress, epochs=args.epochs, lr=args.lr,
+                           batch_size=args.batch_size, seed=args.seed, strict=args.strict)
+    print(json.dumps({"model": str(Path(args.out) / "model.pt"), "best": metrics["best"]}, indent=2))
+    return 0
+
+
+RETRIEVAL_COMMANDS = {
+    "index": cmd_index, "search": cmd_search, "catalogue-info": cmd_catalogue_info,
+    "evaluate-retrieval": cmd_evaluate_retrieval, "train-igcbir": cmd_train_igcbir,
+}
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate, "explain": cmd_explain,
+            "evaluate-explanations": cmd_evaluate_explanations}
+COMMANDS.update(RETRIEVAL_COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -62,3 +62,10 @@ def test_grey_input_is_repeated_to_three_channels() -> None:
     x = torch.randn(1, 1, 64, 64)
     with torch.no_grad():
         assert torch.allclose(model(x), model(x.expand(-1, 3, -1, -1)))
+
+
+def test_target_layer_is_not_registered_twice() -> None:
+    model = Classifier(["effusion"], "resnet50", Preprocess(64))
+    keys = list(model.state_dict())
+    assert not any(k.startswith("_target_layer") for k in keys)
+    assert model.target_layer is model.trunk[7]  # layer4, found by name inside the trunk

@@ -65,19 +65,14 @@ def test_bad_image_is_skipped_and_counted_unless_strict(synthetic_dir: Path, tmp
             progress=False)
 
 
-def test_learns_an_easy_task_to_high_auc_on_unseen_images(synthetic_dir: Path, tmp_path: Path) -> None:
+def test_learns_an_easy_task_to_high_auc_on_unseen_images(synthetic_dir: Path, synthetic_factory, tmp_path: Path) -> None:
     """A real learning test: held-out synthetic images (another seed), AUC > 0.9 for both findings."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import make_synthetic_csv_dataset
-
     from chestxai.evaluate.report import evaluate_model
 
     fit(load_dataset(synthetic_dir), tmp_path / "run",
         TrainConfig(["effusion", "pneumonia"], epochs=5, **{**FAST, "augment": ("flip", "brightness")}),
         progress=False)
-    test_dir = make_synthetic_csv_dataset(tmp_path / "test", n=80, seed=7)
+    test_dir = synthetic_factory(tmp_path / "test", n=80, seed=7)
     report = evaluate_model(load_checkpoint(tmp_path / "run" / "model.pt"), load_dataset(test_dir),
                             tmp_path / "eval", n_boot=100)
     assert report["effusion"]["auc"] > 0.9

@@ -74,7 +74,9 @@ def load_checkpoint(path: str | Path) -> Classifier:
     payload = read_checkpoint(path)
     meta = payload["meta"]
     model = Classifier(meta["findings"], meta["arch"], Preprocess.from_dict(meta["preprocess"]))
-    state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
+    # ``_target_layer.*`` keys: checkpoints of 0.1.0 development builds stored the Grad-CAM layer twice.
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()
+             if not k.startswith("_target_layer.")}
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

@@ -41,7 +41,9 @@ class Classifier(nn.Module):
             raise ConfigError(f"{arch} needs --image-size >= {spec.min_image_size}")
         backbone = build_backbone(arch, pretrained)
         self.trunk = backbone.trunk
-        self._target_layer = backbone.target_layer
+        # Kept by name, not as an attribute: a second reference would register the module twice (duplicate
+        # state-dict keys, and LRP canonizers merging the same batch norms twice).
+        self.target_layer_name = _module_name(self.trunk, backbone.target_layer)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.channels, len(self.findings))
@@ -49,7 +51,7 @@ class Classifier(nn.Module):
     @property
     def target_layer(self) -> nn.Module:
         """The module whose output is the last convolutional feature map (Grad-CAM's layer)."""
-        return self._target_layer
+        return self.trunk.get_submodule(self.target_layer_name) if self.target_layer_name else self.trunk
 
     @property
     def num_features(self) -> int:
@@ -107,3 +109,11 @@ class Classifier(nn.Module):
         """Like :meth:`predict`, one ``{finding: probability}`` per image."""
         probs = self.predict(images)
         return [{f: float(p) for f, p in zip(self.findings, row)} for row in probs]
+
+
+def _module_name(root: nn.Module, target: nn.Module) -> str:
+    """Dotted name of ``target`` inside ``root`` ('' when it is ``root`` itself)."""
+    for name, module in root.named_modules():
+        if module is target:
+            return name
+    raise ConfigError("the architecture's Grad-CAM layer is not part of its trunk")

@@ -10,6 +10,7 @@ memory-mapped cache, so on 2 cores the network, not PNG decoding, sets the pace.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from chestxai.data.cache import cache_images
+from chestxai.data.cache import CachedImages, cache_images
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
@@ -117,18 +118,21 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    initial_model: Classifier | None = None,
+    images: CachedImages | None = None,
 ) -> dict[str, Any]:
     """Train on ``dataset`` (its own patient-level val split) and write ``out_dir/model.pt`` + ``metrics.json``.
 
     ``out_dir/last.pt`` holds the full state after every epoch; ``resume=True`` continues from it.
-    Returns the metrics dict that is also written to ``metrics.json``.
+    Returns the metrics dict that is also written to ``metrics.json``. ``initial_model`` fine-tunes a copy of that
+    model instead of building a new one, and ``images`` replaces the decoded images with other pixels aligned with
+    ``dataset`` (IG-CBIR fine-tunes the classifier on its own saliency maps this way).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset = dataset.select(config.findings)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    pre = Preprocess(config.image_size)
-    cached = cache_images(dataset, pre, strict=config.strict)
+    pre = initial_model.preprocess if initial_model is not None else Preprocess(config.image_size)
+    cached = images if images is not None else cache_images(dataset, pre, strict=config.strict)
     if cached.errors:
         log(f"skipped {len(cached.errors)} unreadable image(s); first: {next(iter(cached.errors.values()))}")
     train_idx, val_idx = split_for_training(dataset, config.val_fraction, config.seed)
@@ -138,7 +142,10 @@ def fit(
     log(f"training on {len(train_idx)} images, validating on {len(val_idx)} (patient-level split, seed {config.seed})")
 
     torch.manual_seed(config.seed)
-    model = Classifier(config.findings, config.arch, pre, config.pretrained, config.dropout)
+    if initial_model is not None:
+        model = copy.deepcopy(initial_model).train()
+    else:
+        model = Classifier(config.findings, config.arch, pre, config.pretrained, config.dropout)
     from timm.utils import ModelEmaV3
 
     ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True) if config.ema_decay > 0 else None

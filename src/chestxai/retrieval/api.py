@@ -1,0 +1,96 @@
+"""The retrieval tasks as single calls, shared by the CLI and the service: index, search, info, overlays.
+
+Each takes paths and names (what a user types) and returns plain data, so ``cli.py`` only parses and prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chestxai.data.datasets.base import CXRDataset
+from chestxai.data.io import read_image
+from chestxai.errors import ConfigError
+from chestxai.retrieval.catalogue import Case, Catalogue
+from chestxai.retrieval.embedders import EMBEDDER_NAMES, Embedder, SSIMScorer, build_embedder
+
+
+def load_embedder(name: str, model: str | Path | None, igcbir_model: str | Path | None = None) -> Embedder:
+    """The vector embedder ``name`` over the checkpoints a user named (``None`` = the shipped default model)."""
+    from chestxai import load_model
+    from chestxai.models.checkpoint import load_checkpoint
+
+    if name not in EMBEDDER_NAMES or name == "ssim":
+        raise ConfigError(f"{name!r} is not a vector embedder; use cnn or igcbir")
+    second = load_checkpoint(igcbir_model) if igcbir_model else None
+    return build_embedder(name, load_model(model), second)
+
+
+def index_dataset(
+    catalogue: str | Path,
+    dataset: CXRDataset,
+    embedder: Embedder,
+    index_type: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Add every image of ``dataset`` to the catalogue (created if needed): ``{"added", "skipped", ...}``."""
+    with Catalogue(catalogue) as cat:
+        report = cat.add_dataset(dataset, embedder, index_type=index_type, log=log)
+        return {**report.to_json(), "cases": len(cat)}
+
+
+def search_file(
+    catalogue: str | Path,
+    image: str | Path,
+    method: str = "cnn",
+    k: int = 10,
+    model: str | Path | None = None,
+    igcbir_model: str | Path | None = None,
+) -> list[tuple[Case, float]]:
+    """The ``k`` cases most similar to the image file ``image`` by ``method`` (cnn, igcbir or ssim), best first."""
+    if k < 1:
+        raise ConfigError("--k must be at least 1")
+    query = read_image(image)
+    with Catalogue(catalogue, create=False) as cat:
+        if method == "ssim":
+            return cat.search_ssim(query, k, SSIMScorer())
+        return cat.search(query, load_embedder(method, model, igcbir_model), k)
+
+
+def catalogue_info(catalogue: str | Path) -> dict[str, Any]:
+    """``{"cases": n, "embedders": [names]}`` of an existing catalogue."""
+    with Catalogue(catalogue, create=False) as cat:
+        return cat.info()
+
+
+def write_overlays(
+    image: str | Path,
+    hits: list[tuple[Case, float]],
+    out_dir: str | Path,
+    finding: str,
+    model: str | Path | None = None,
+    method: str = "gradcam",
+) -> list[Path]:
+    """Saliency overlays of the query and of each hit (its image, or its thumbnail when the file is gone)."""
+    from chestxai import load_model
+    from chestxai.explain import explain, overlay
+
+    classifier = load_model(model)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    named = [("query", read_image(image))] + [(f"case_{c.id}", _case_pixels(c)) for c, _ in hits]
+    written = []
+    for name, pixels in named:
+        smap = explain(classifier, [pixels], method, finding)[0]
+        path = out / f"{name}.png"
+        overlay(pixels, smap, path)
+        written.append(path)
+    return written
+
+
+def _case_pixels(case: Case) -> np.ndarray:
+    source = case.image if case.image and Path(case.image).is_file() else case.thumbnail
+    return read_image(source)

@@ -1,0 +1,592 @@
+"""A hospital's own case catalogue on disk: SQLite for the cases, one FAISS index per embedder, thumbnails.
+
+Layout of a catalogue folder::
+
+    catalogue.sqlite          cases (id, content hash, image, labels, boxes, report, view, thumbnail),
+                              embedders (name, model hash, dim, metric, index type + params, current index file),
+                              vectors (which case has a vector in which embedder's index)
+    indexes/<name>.<gen>.faiss   the vectors of embedder <name>, generation <gen> (FAISS ids = case ids)
+    thumbnails/<hash>.png     a small grey thumbnail per case (display, and the pixels the SSIM baseline compares)
+
+Why it survives an interruption: every write makes a *new* index generation (written to a temporary file, fsynced,
+renamed), and only then commits the database rows that point at it (the new cases, their vector rows, the
+embedder's current file). A crash before the commit leaves the database pointing at the previous, intact
+generation: the catalogue loads as it was, the orphan file is deleted by the next write, and re-running the same
+``index`` command resumes, because adding is idempotent by content hash.
+
+Privacy: a case holds pixels (thumbnail, vectors) and clinical labels only. Patient ids, names, dates and other
+DICOM header fields are never read into it, and a DICOM's file path is not kept either (file names often carry the
+patient): such a case points at its thumbnail.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import faiss
+import numpy as np
+
+from chestxai.data.cache import cache_images
+from chestxai.data.datasets.base import CXRDataset
+from chestxai.data.io import DICOM_SUFFIXES, file_sha256, read_image
+from chestxai.data.preprocess import Preprocess
+from chestxai.errors import ConfigError, DataFormatError
+from chestxai.retrieval.embedders import Embedder, SSIMScorer
+
+DB_NAME = "catalogue.sqlite"
+INDEX_TYPES = ("flat", "hnsw", "ivfpq")
+THUMB_SIZE = 128
+THUMB_PRE = Preprocess(THUMB_SIZE)
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    id INTEGER PRIMARY KEY, content_hash TEXT UNIQUE NOT NULL, image TEXT NOT NULL, labels TEXT NOT NULL,
+    boxes TEXT NOT NULL, report TEXT NOT NULL, view TEXT NOT NULL, thumbnail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS embedders (
+    name TEXT PRIMARY KEY, model_hash TEXT NOT NULL, dim INTEGER NOT NULL, metric TEXT NOT NULL,
+    index_type TEXT NOT NULL, params TEXT NOT NULL, index_file TEXT, generation INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vectors (
+    embedder TEXT NOT NULL, case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY (embedder, case_id));
+"""
+
+
+@dataclass
+class Case:
+    """One catalogue entry: what a search returns next to its score."""
+
+    id: int
+    image: str
+    content_hash: str
+    labels: dict[str, int | None]
+    boxes: list[dict[str, Any]]
+    report: str
+    view: str
+    thumbnail: str
+
+    def to_json(self, score: float | None = None) -> dict[str, Any]:
+        """The ``search --json`` shape: ``{"case", "image", "score", "labels"}``."""
+        out: dict[str, Any] = {"case": self.id, "image": self.image}
+        if score is not None:
+            out["score"] = round(float(score), 6)
+        out["labels"] = dict(self.labels)
+        return out
+
+
+@dataclass
+class NewCase:
+    """A case to add: pixels in the embedder's input form, its thumbnail (uint8 ``THUMB_SIZE`` squared, made as
+    :func:`thumbnail_of` makes it), content hash, labels and optional extras."""
+
+    pixels: np.ndarray
+    thumbnail: np.ndarray
+    content_hash: str
+    image: str
+    labels: dict[str, int | None] = field(default_factory=dict)
+    boxes: list[dict[str, Any]] = field(default_factory=list)
+    report: str = ""
+    view: str = ""
+
+
+@dataclass
+class AddReport:
+    """What an ``index`` run did: new cases, cases already present (skipped), unreadable files."""
+
+    added: int = 0
+    skipped: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: "AddReport") -> None:
+        self.added += other.added
+        self.skipped += other.skipped
+        self.errors.update(other.errors)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "skipped": self.skipped, "unreadable": len(self.errors)}
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX); silently skipped where directories cannot be opened."""
+    try:
+        _fsync_file(path)
+    except OSError:
+        pass
+
+
+def index_params(index_type: str, dim: int, n_train: int) -> dict[str, int]:
+    """Parameters of a new index: HNSW's graph degree and search breadth, IVF-PQ's lists, sub-quantisers, probes.
+
+    IVF-PQ is trained on the first batch of vectors, so it needs enough of them (256 per PQ codebook, ~39 per list).
+    """
+    if index_type == "flat":
+        return {}
+    if index_type == "hnsw":
+        return {"M": 32, "efConstruction": 80, "efSearch": 64}
+    if index_type == "ivfpq":
+        if n_train < 256:
+            raise ConfigError(f"an ivfpq index needs at least 256 cases in the first batch, got {n_train}; use flat")
+        nlist = max(1, min(int(4 * math.sqrt(n_train)), n_train // 39))
+        m = max(d for d in range(1, min(64, dim) + 1) if dim % d == 0)
+        return {"nlist": nlist, "m": m, "nbits": 8, "nprobe": min(nlist, 16)}
+    raise ConfigError(f"unknown index type {index_type!r}; use one of {', '.join(INDEX_TYPES)}")
+
+
+def new_index(dim: int, metric: str, index_type: str, params: dict[str, int], train: np.ndarray) -> faiss.Index:
+    """An empty FAISS index with case ids (``IndexIDMap2``) over the chosen structure; IVF-PQ is trained here."""
+    mt = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+    if index_type == "flat":
+        base = faiss.IndexFlat(dim, mt)
+    elif index_type == "hnsw":
+        base = faiss.IndexHNSWFlat(dim, params["M"], mt)
+        base.hnsw.efConstruction = params["efConstruction"]
+    else:
+        quantizer = faiss.IndexFlat(dim, mt)
+        base = faiss.IndexIVFPQ(quantizer, dim, params["nlist"], params["m"], params["nbits"], mt)
+        base.train(np.ascontiguousarray(train, np.float32))
+        base.own_fields = True
+        quantizer.this.disown()
+    index = faiss.IndexIDMap2(base)
+    index.own_fields = True
+    base.this.disown()
+    apply_search_params(index, params)
+    return index
+
+
+def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
+    """Search-time knobs are not stored in FAISS files: set them after every load."""
+    base = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    if "efSearch" in params:
+        base.hnsw.efSearch = params["efSearch"]
+    if "nprobe" in params:
+        base.nprobe = params["nprobe"]
+
+
+def thumbnail_of(image: np.ndarray) -> np.ndarray:
+    """A decoded image as its catalogue thumbnail; the SSIM query goes through the same path, so a catalogue image
+    searched for itself scores exactly 1."""
+    return THUMB_PRE.resize_uint8(image)
+
+
+def scores_from_distances(distances: np.ndarray, metric: str) -> np.ndarray:
+    """Higher is more similar: cosine clamped to [-1, 1] for ``ip``; minus the Euclidean distance for ``l2``."""
+    if metric == "ip":
+        return np.clip(distances, -1.0, 1.0)
+    return -np.sqrt(np.maximum(distances, 0.0))
+
+
+class Catalogue:
+    """A case catalogue folder (created on first use). Methods mirror the CLI: add, remove, search, info."""
+
+    def __init__(self, root: str | Path, create: bool = True) -> None:
+        self.root = Path(root)
+        if not (self.root / DB_NAME).is_file():
+            if not create:
+                raise DataFormatError(f"{self.root}: not a catalogue (no {DB_NAME}); build one with `chestxai index`")
+            self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "indexes").mkdir(exist_ok=True)
+        (self.root / "thumbnails").mkdir(exist_ok=True)
+        self.db = sqlite3.connect(self.root / DB_NAME, isolation_level=None, timeout=60.0)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._indexes: dict[str, tuple[int, faiss.Index]] = {}
+        self._ssim_cache: tuple[tuple[int, ...], np.ndarray] | None = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Catalogue":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
+
+    def embedders(self) -> list[dict[str, Any]]:
+        """Each indexed embedder: name, model hash, dim, metric, index type and parameters, vector count."""
+        rows = self.db.execute(
+            "SELECT e.name, e.model_hash, e.dim, e.metric, e.index_type, e.params, "
+            "(SELECT COUNT(*) FROM vectors v WHERE v.embedder = e.name) FROM embedders e ORDER BY e.name"
+        ).fetchall()
+        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "vectors")
+        return [dict(zip(keys, r[:5] + (json.loads(r[5]), r[6]))) for r in rows]
+
+    def info(self) -> dict[str, Any]:
+        """``{"cases": n, "embedders": [names]}`` (the ``catalogue-info --json`` shape)."""
+        return {"cases": len(self), "embedders": [e["name"] for e in self.embedders()]}
+
+    def case_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM cases ORDER BY id")]
+
+    def cases(self, ids: Sequence[int] | None = None) -> list[Case]:
+        """The cases ``ids`` in that order (all cases by id when None); unknown ids are skipped."""
+        cols = "id, image, content_hash, labels, boxes, report, view, thumbnail"
+        if ids is None:
+            rows = self.db.execute(f"SELECT {cols} FROM cases ORDER BY id").fetchall()
+            return [self._case(r) for r in rows]
+        wanted = [int(i) for i in ids]
+        found: dict[int, Case] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT {cols} FROM cases WHERE id IN ({marks})", chunk):
+                found[r[0]] = self._case(r)
+        return [found[i] for i in wanted if i in found]
+
+    def _case(self, row: tuple) -> Case:
+        thumb = str(self.root / row[7])
+        return Case(row[0], row[1] or thumb, row[2], json.loads(row[3]), json.loads(row[4]), row[5], row[6], thumb)
+
+    def find_hash(self, content_hash: str) -> int | None:
+        row = self.db.execute("SELECT id FROM cases WHERE content_hash = ?", (content_hash,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _embedder_row(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT name, model_hash, dim, metric, index_type, params, index_file, generation FROM embedders "
+            "WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "index_file", "generation")
+        out = dict(zip(keys, row))
+        out["params"] = json.loads(out["params"])
+        return out
+
+    def index(self, name: str) -> faiss.Index:
+        """The current FAISS index of embedder ``name`` (loaded once per generation)."""
+        row = self._embedder_row(name)
+        if row is None or not row["index_file"]:
+            indexed = ", ".join(e["name"] for e in self.embedders()) or "none"
+            raise ConfigError(f"{self.root}: no '{name}' vectors in this catalogue (indexed: {indexed})")
+        cached = self._indexes.get(name)
+        if cached is None or cached[0] != row["generation"]:
+            index = faiss.read_index(str(self.root / "indexes" / row["index_file"]))
+            apply_search_params(index, row["params"])
+            self._indexes[name] = (row["generation"], index)
+        return self._indexes[name][1]
+
+    # --- searching -------------------------------------------------------------------------------------------------
+
+    def search_vectors(self, name: str, vectors: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Case ids ``[q, k']`` and scores (higher = more similar) of the nearest vectors; ``k' = min(k, n)``."""
+        row = self._embedder_row(name)
+        index = self.index(name)
+        k = max(0, min(int(k), index.ntotal))
+        q = np.ascontiguousarray(vectors, np.float32).reshape(-1, row["dim"])
+        if k == 0:
+            return np.zeros((len(q), 0), np.int64), np.zeros((len(q), 0), np.float32)
+        distances, ids = index.search(q, k)
+        return ids, scores_from_distances(distances, row["metric"])
+
+    def search(self, image: np.ndarray, embedder: Embedder, k: int = 10) -> list[tuple[Case, float]]:
+        """The ``k`` most similar cases to one decoded image, best first, by ``embedder``'s vectors."""
+        self._check_embedder(embedder, self._embedder_row(embedder.name))
+        ids, scores = self.search_vectors(embedder.name, embedder.embed([image]), k)
+        keep = ids[0] >= 0
+        return list(zip(self.cases(ids[0][keep].tolist()), scores[0][keep].tolist()))
+
+    def search_ssim(self, image: np.ndarray, k: int = 10, scorer: SSIMScorer | None = None) -> list[tuple[Case, float]]:
+        """Brute-force SSIM of one decoded image against every case's thumbnail, highest first."""
+        scorer = scorer or SSIMScorer()
+        ids, pixels = self._ssim_pixels(scorer)
+        if not ids:
+            return []
+        scores = scorer.score(thumbnail_of(image), pixels)
+        order = np.argsort(-scores, kind="stable")[: max(0, int(k))]
+        return list(zip(self.cases([ids[i] for i in order]), scores[order].tolist()))
+
+    def _ssim_pixels(self, scorer: SSIMScorer) -> tuple[list[int], np.ndarray]:
+        """Thumbnails of all cases on the SSIM grid, read once per catalogue state."""
+        cases = self.cases()
+        key = tuple(c.id for c in cases)
+        if self._ssim_cache is None or self._ssim_cache[0] != key:
+            thumbs = [cv2.imread(c.thumbnail, cv2.IMREAD_GRAYSCALE) for c in cases]
+            missing = [c.thumbnail for c, t in zip(cases, thumbs) if t is None]
+            if missing:
+                raise DataFormatError(f"{self.root}: thumbnail missing or unreadable: {missing[0]}")
+            self._ssim_cache = (key, scorer.pixels(thumbs))
+        return list(key), self._ssim_cache[1]
+
+    # --- writing ---------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction (exclusive among writers); rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._commit()
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def _commit(self) -> None:
+        """The moment a write becomes visible; separate so tests can simulate a crash just before it."""
+        self.db.execute("COMMIT")
+
+    def _check_embedder(self, embedder: Embedder, row: dict[str, Any] | None) -> None:
+        if row is None:
+            return
+        if row["model_hash"] != embedder.model_hash or row["dim"] != embedder.dim or row["metric"] != embedder.metric:
+            raise ConfigError(
+                f"{self.root}: its '{row['name']}' vectors were made by another model ({row['model_hash']}); "
+                f"search with that model or index into a new catalogue"
+            )
+
+    def _ensure_embedder(self, embedder: Embedder, index_type: str | None, n_first: int) -> dict[str, Any]:
+        row = self._embedder_row(embedder.name)
+        self._check_embedder(embedder, row)
+        if row is not None:
+            if index_type is not None and index_type != row["index_type"]:
+                raise ConfigError(f"{self.root}: the '{row['name']}' index is {row['index_type']}, not {index_type}")
+            return row
+        kind = index_type or "flat"
+        params = index_params(kind, embedder.dim, n_first)
+        self.db.execute(
+            "INSERT INTO embedders VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
+            (embedder.name, embedder.model_hash, embedder.dim, embedder.metric, kind, json.dumps(params)),
+        )
+        return self._embedder_row(embedder.name)  # type: ignore[return-value]
+
+    def _load_or_new_index(self, row: dict[str, Any], first_vectors: np.ndarray) -> faiss.Index:
+        if row["index_file"]:
+            return faiss.read_index(str(self.root / "indexes" / row["index_file"]))
+        return new_index(row["dim"], row["metric"], row["index_type"], row["params"], first_vectors)
+
+    def _write_index(self, index: faiss.Index, name: str, generation: int) -> str:
+        """Write generation ``generation`` of ``name``'s index durably (temp file, fsync, rename); its file name."""
+        folder = self.root / "indexes"
+        final = folder / f"{name}.{generation:06d}.faiss"
+        tmp = folder / f"{final.name}.tmp"
+        faiss.write_index(index, str(tmp))
+        _fsync_file(tmp)
+        os.replace(tmp, final)
+        _fsync_dir(folder)
+        return final.name
+
+    def _publish(self, row: dict[str, Any], index: faiss.Index, case_ids: Sequence[int]) -> str:
+        """Write the next generation, then record it and its vector rows (committed by the caller's transaction)."""
+        generation = row["generation"] + 1
+        file_name = self._write_index(index, row["name"], generation)
+        self.db.execute(
+            "UPDATE embedders SET index_file = ?, generation = ? WHERE name = ?", (file_name, generation, row["name"])
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO vectors VALUES (?, ?)", [(row["name"], int(i)) for i in case_ids]
+        )
+        return file_name
+
+    def _sweep(self) -> None:
+        """Delete index files no committed row points at (left by a crash or superseded); call inside a write."""
+        live = {r[0] for r in self.db.execute("SELECT index_file FROM embedders WHERE index_file IS NOT NULL")}
+        for path in (self.root / "indexes").iterdir():
+            if path.name not in live:
+                path.unlink(missing_ok=True)
+
+    def _write_thumbnail(self, thumbnail: np.ndarray, content_hash: str) -> str:
+        """Named by content, so a thumbnail left by an interrupted run is simply reused."""
+        rel = f"thumbnails/{content_hash[:32]}.png"
+        path = self.root / rel
+        if not path.exists():
+            tmp = path.with_name(path.stem + ".tmp.png")
+            cv2.imwrite(str(tmp), np.asarray(thumbnail, np.uint8))
+            os.replace(tmp, path)
+        return rel
+
+    def _case_ids_for(self, items: Sequence[NewCase], embedder_name: str) -> tuple[list[int], list[int], int]:
+        """Insert the new cases; the ids needing a vector, the positions of ``items`` they came from, the skips."""
+        ids: list[int] = []
+        positions: list[int] = []
+        seen: set[str] = set()
+        for pos, item in enumerate(items):
+            if item.content_hash in seen:
+                continue
+            seen.add(item.content_hash)
+            case_id = self.find_hash(item.content_hash)
+            if case_id is None:
+                thumb = self._write_thumbnail(item.thumbnail, item.content_hash)
+                cur = self.db.execute(
+                    "INSERT INTO cases (content_hash, image, labels, boxes, report, view, thumbnail) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (item.content_hash, item.image, json.dumps(item.labels), json.dumps(item.boxes), item.report,
+                     item.view, thumb),
+                )
+                case_id = int(cur.lastrowid)
+            elif self.db.execute(
+                "SELECT 1 FROM vectors WHERE embedder = ? AND case_id = ?", (embedder_name, case_id)
+            ).fetchone():
+                continue
+            ids.append(case_id)
+            positions.append(pos)
+        return ids, positions, len(items) - len(ids)
+
+    def add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None = None) -> AddReport:
+        """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped."""
+        with self._write():
+            self._sweep()
+            row = self._ensure_embedder(embedder, index_type, len(items))
+            ids, positions, skipped = self._case_ids_for(items, embedder.name)
+            if not ids:
+                return AddReport(0, skipped)
+            vectors = embedder.embed([items[p].pixels for p in positions])
+            index = self._load_or_new_index(row, vectors)
+            index.add_with_ids(vectors, np.asarray(ids, np.int64))
+            self._publish(row, index, ids)
+        self._drop_superseded(row)
+        return AddReport(len(ids), skipped)
+
+    def _drop_superseded(self, old_row: dict[str, Any]) -> None:
+        if old_row["index_file"]:
+            (self.root / "indexes" / old_row["index_file"]).unlink(missing_ok=True)
+        self._indexes.pop(old_row["name"], None)
+
+    def add_dataset(
+        self,
+        dataset: CXRDataset,
+        embedder: Embedder,
+        index_type: str | None = None,
+        chunk_size: int = 256,
+        log: Callable[[str], None] | None = None,
+    ) -> AddReport:
+        """Add every readable image of ``dataset`` with its labels and boxes, ``chunk_size`` cases per commit.
+
+        Images go through the shared image cache twice, at the embedder's input size and at the thumbnail size (a
+        second decode the first time only); an interrupted run keeps every committed chunk, and the next run skips
+        them by content hash.
+        """
+        cached = cache_images(dataset, embedder.preprocess)
+        thumbs = cache_images(dataset, THUMB_PRE)
+        report = AddReport(errors={dataset.paths[i]: e for i, e in cached.errors.items()})
+        rows = np.flatnonzero(cached.valid & thumbs.valid)
+        boxes = _boxes_by_path(dataset)
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start : start + chunk_size]
+            items = [_new_case(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
+                     for i in chunk]
+            report.merge(self.add(items, embedder, index_type))
+            if log:
+                log(f"indexed {min(start + chunk_size, len(rows))}/{len(rows)} images")
+        return report
+
+    def add_image(
+        self,
+        path: str | Path,
+        embedder: Embedder,
+        labels: dict[str, int | None] | None = None,
+        report: str = "",
+        index_type: str | None = None,
+    ) -> AddReport:
+        """Add one image file (decoded here) with optional labels and report text."""
+        image = read_image(path)
+        pixels = embedder.preprocess.resize_uint8(image)
+        item = NewCase(pixels, thumbnail_of(image), file_sha256(path), _stored_path(str(path)), dict(labels or {}), [],
+                       report)
+        return self.add([item], embedder, index_type)
+
+    def remove(self, case_ids: Sequence[int]) -> int:
+        """Remove cases from the database and from every embedder's index (one transaction); the number removed."""
+        ids = [i for i in {int(c) for c in case_ids} if self.db.execute(
+            "SELECT 1 FROM cases WHERE id = ?", (i,)).fetchone()]
+        if not ids:
+            return 0
+        old_rows = []
+        with self._write():
+            self._sweep()
+            for row in (self._embedder_row(e["name"]) for e in self.embedders()):
+                if row is None or not row["index_file"]:
+                    continue
+                index = remove_from_index(self._load_or_new_index(row, np.zeros((0, row["dim"]))), ids, row)
+                self._publish(row, index, [])
+                old_rows.append(row)
+            marks = ",".join("?" * len(ids))
+            self.db.execute(f"DELETE FROM vectors WHERE case_id IN ({marks})", ids)
+            self.db.execute(f"DELETE FROM cases WHERE id IN ({marks})", ids)
+        for row in old_rows:
+            self._drop_superseded(row)
+        return len(ids)
+
+
+def remove_from_index(index: faiss.Index, ids: Sequence[int], row: dict[str, Any]) -> faiss.Index:
+    """``index`` without ``ids``; HNSW graphs cannot delete, so those are rebuilt from the remaining vectors."""
+    wanted = np.asarray(ids, np.int64)
+    try:
+        index.remove_ids(wanted)
+        return index
+    except RuntimeError:
+        pass
+    all_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    keep = all_ids[~np.isin(all_ids, wanted)]
+    vectors = np.stack([index.reconstruct(int(i)) for i in keep]) if len(keep) else np.zeros((0, row["dim"]))
+    fresh = new_index(row["dim"], row["metric"], row["index_type"], row["params"], vectors)
+    if len(keep):
+        fresh.add_with_ids(np.ascontiguousarray(vectors, np.float32), keep)
+    return fresh
+
+
+def _stored_path(path: str) -> str:
+    """The image path kept in the catalogue: none for DICOM (file names often carry the patient)."""
+    return "" if path.lower().endswith(DICOM_SUFFIXES) else str(path)
+
+
+def _boxes_by_path(dataset: CXRDataset) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in dataset.boxes.itertuples(index=False):
+        out.setdefault(str(r.path), []).append(
+            {"finding": str(r.finding), "x": float(r.x), "y": float(r.y), "w": float(r.w), "h": float(r.h)}
+        )
+    return out
+
+
+def _labels_of(dataset: CXRDataset, row: int) -> dict[str, int | None]:
+    return {f: (None if np.isnan(v) else int(v)) for f, v in zip(dataset.findings, dataset.labels[row])}
+
+
+def _new_case(dataset: CXRDataset, row: int, pixels: np.ndarray, thumbnail: np.ndarray, boxes: dict[str, list]
+              ) -> NewCase:
+    """A dataset row as a new case: only pixels, labels, boxes, report text and view are taken from it."""
+    meta = dataset.meta.iloc[row]
+    path = str(meta["path"])
+    report = meta.get("report", "")
+    return NewCase(
+        pixels=pixels,
+        thumbnail=thumbnail,
+        content_hash=file_sha256(path),
+        image=_stored_path(path),
+        labels=_labels_of(dataset, row),
+        boxes=boxes.get(path, []),
+        report="" if not isinstance(report, str) else report,
+        view=str(meta.get("view", "") or ""),
+    )
+
+
+def open_catalogue(root: str | Path, create: bool = False) -> Catalogue:
+    """Open an existing catalogue (``create=False`` makes a missing one a user error)."""
+    return Catalogue(root, create=create)
+
+
+__all__ = ["AddReport", "Case", "Catalogue", "INDEX_TYPES", "NewCase", "open_catalogue"]
