@@ -22,6 +22,7 @@ def trained(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_train_prints_best_epoch(trained: Path) -> None:
     metrics = json.loads((trained.parent / "metrics.json").read_text())
     assert metrics["config"]["findings"] == ["effusion", "pneumonia"]
+    assert metrics["config"]["command"].startswith("chestxai train --data ")
     assert metrics["best"]["val_auc"]["effusion"] >= 0.0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         findings=findings, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_fraction=args.val_fraction,
         augment=parse_augmentations(args.augment), pos_weight=args.pos_weight, ema_decay=args.ema_decay,
-        early_stop_patience=args.patience, strict=args.strict,
+        early_stop_patience=args.patience, strict=args.strict, command=args.command_line,
     )
     _check_train_config(config)
     metrics = fit(_load_data(args, findings), args.out, config, resume=args.resume, progress=not args.no_progress)
@@ -168,7 +169,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     methods = parse_methods(args.methods)
     model = load_model(args.model)
-    command = " ".join(["chestxai", *sys.argv[1:]])
+    command = args.command_line
     summary = explain_files(model, args.images, methods, args.finding, args.out, threshold=args.threshold,
                             positive_only=args.positive_only, command=command)
     for path, message in summary["errors"].items():
@@ -349,7 +350,10 @@ COMMANDS.update(RETRIEVAL_COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    # Every written artefact records the command that made it (shell-quoted, reproducible).
+    args.command_line = shlex.join(["chestxai", *argv])
     try:
         return COMMANDS[args.command](args)
     except ChestXAIError as exc:
