@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--pos-weight", action="store_true")
+    ap.add_argument("--init", help="start the trunk from this checkpoint (e.g. the Kermany model)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--test-fraction", type=float, default=0.2)
     ap.add_argument("--out", default=str(REPO / "runs" / "reference"))
@@ -75,7 +76,8 @@ def main() -> None:
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
     config = TrainConfig(findings, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight)
+                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight,
+                         init=args.init)
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
     minutes = (time.perf_counter() - t0) / 60
@@ -91,7 +93,7 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/train_reference.py {' '.join(sys.argv[1:])}`",
         "",
-        f"{args.arch}, random init, {args.image_size} px, batch {args.batch_size}, lr {args.lr}, seed {args.seed}; "
+        f"{args.arch}, {'trunk from ' + args.init if args.init else 'random init'}, {args.image_size} px, batch {args.batch_size}, lr {args.lr}, seed {args.seed}; "
         f"dev {len(dev)} images ({metrics['n_train']} train / {metrics['n_val']} val, patient-level), "
         f"test {len(test)} images of other patients. Best epoch {best['epoch']} of {len(hist)} run "
         f"(wall {minutes:.1f} min this invocation).",

@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pos-weight", action="store_true", help="weight positives by negatives/positives (capped)")
     t.add_argument("--ema-decay", type=float, default=0.99, help="weight averaging for selection; 0 disables")
     t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
+    t.add_argument("--init", metavar="CKPT", help="start the trunk from this checkpoint (same --arch; new head)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--out", required=True, help="run folder")
@@ -109,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         findings=findings, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_fraction=args.val_fraction,
         augment=parse_augmentations(args.augment), pos_weight=args.pos_weight, ema_decay=args.ema_decay,
-        early_stop_patience=args.patience, strict=args.strict, command=args.command_line,
+        early_stop_patience=args.patience, strict=args.strict, init=args.init, command=args.command_line,
     )
     _check_train_config(config)
     metrics = fit(_load_data(args, findings), args.out, config, resume=args.resume, progress=not args.no_progress)

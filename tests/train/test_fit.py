@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from chestxai.data.datasets import load_dataset
-from chestxai.errors import DataFormatError
+from chestxai.errors import ConfigError, DataFormatError
 from chestxai.models import load_checkpoint
 from chestxai.train.fit import TrainConfig, fit
 
@@ -78,3 +78,23 @@ def test_learns_an_easy_task_to_high_auc_on_unseen_images(synthetic_dir: Path, s
     assert report["effusion"]["auc"] > 0.9
     assert report["pneumonia"]["auc"] > 0.9
     assert report["effusion"]["n"] == 80
+
+
+def test_init_starts_the_trunk_from_another_tasks_checkpoint(synthetic_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(synthetic_dir)
+    fit(data, tmp_path / "source", TrainConfig(["pneumonia"], epochs=1, **FAST), progress=False)
+    source = load_checkpoint(tmp_path / "source" / "model.pt")
+    cfg = TrainConfig(["effusion", "normal"], epochs=1, lr=0.0, init=str(tmp_path / "source" / "model.pt"), **FAST)
+    fit(data, tmp_path / "target", cfg, progress=False)
+    target = load_checkpoint(tmp_path / "target" / "model.pt")
+    assert target.findings == ["effusion", "normal"]
+    for (name, a), (_, b) in zip(source.trunk.named_parameters(), target.trunk.named_parameters()):
+        assert torch.allclose(a, b, atol=1e-3), name  # lr 0: the trunk is the source's (float16-free copy)
+
+
+def test_init_from_another_architecture_is_refused(synthetic_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(synthetic_dir)
+    fit(data, tmp_path / "source", TrainConfig(["effusion"], epochs=1, **FAST), progress=False)
+    cfg = TrainConfig(["effusion"], arch="resnet50", epochs=1, init=str(tmp_path / "source" / "model.pt"), **FAST)
+    with pytest.raises(ConfigError, match="densenet121"):
+        fit(data, tmp_path / "target", cfg, progress=False)

@@ -117,3 +117,14 @@ def _module_name(root: nn.Module, target: nn.Module) -> str:
         if module is target:
             return name
     raise ConfigError("the architecture's Grad-CAM layer is not part of its trunk")
+
+
+def copy_trunk(source: Classifier, target: Classifier) -> None:
+    """Start ``target`` from ``source``'s convolutional trunk (its head stays new).
+
+    This is how CXR-domain pretraining is reused where no ImageNet weights can be downloaded: a trunk trained on
+    another chest X-ray task (e.g. the paediatric pneumonia model) carries over; the findings may differ.
+    """
+    if source.arch != target.arch:
+        raise ConfigError(f"--init: the checkpoint is {source.arch}, this run trains {target.arch}")
+    target.trunk.load_state_dict(source.trunk.state_dict())

@@ -30,8 +30,8 @@ from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
 from chestxai.errors import ConfigError, DataFormatError
 from chestxai.evaluate.classification import auc, mean_auc, plot_roc, threshold_metrics
-from chestxai.models.checkpoint import atomic_torch_save, save_checkpoint
-from chestxai.models.classifier import Classifier
+from chestxai.models.checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
+from chestxai.models.classifier import Classifier, copy_trunk
 from chestxai.train.augment import AUGMENTATIONS, build_augmentation
 from chestxai.train.losses import MaskedBCEWithLogits, positive_weights
 
@@ -57,6 +57,7 @@ class TrainConfig:
     ema_decay: float = 0.99
     dropout: float = 0.0
     strict: bool = False
+    init: str | None = None
     command: str = field(default_factory=lambda: " ".join(sys.argv))
 
 
@@ -146,6 +147,9 @@ def fit(
         model = copy.deepcopy(initial_model).train()
     else:
         model = Classifier(config.findings, config.arch, pre, config.pretrained, config.dropout)
+        if config.init:
+            copy_trunk(load_checkpoint(config.init), model)
+            log(f"trunk initialised from {config.init} (head new)")
     from timm.utils import ModelEmaV3
 
     ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True) if config.ema_decay > 0 else None
