@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def load_model(name_or_path: str | Path | None = None) -> "Classifier":
-    """Load a classifier from a checkpoint path (or, later, a shipped model by name; None = the default)."""
+    """Load a classifier: a checkpoint path, a shipped model name (``chestxai models``), or None = ``nih-adult``."""
     from chestxai.models.zoo import resolve_model
 
     return resolve_model(name_or_path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -90,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--out", required=True)
     _add_retrieval_parsers(sub)
+    _add_zoo_parsers(sub)
     return parser
+
+
+def _add_zoo_parsers(sub) -> None:
+    m = sub.add_parser("models", help="the shipped models, with their model cards' headline numbers")
+    m.add_argument("--json", action="store_true")
 
 
 def _load_data(args: argparse.Namespace, findings: list[str] | None = None):
@@ -350,6 +357,31 @@ COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate
 COMMANDS.update(RETRIEVAL_COMMANDS)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from chestxai.models.zoo import MODELS, default_model_name, model_card, shipped_models
+
+    rows = []
+    for name in shipped_models():
+        card = model_card(name)
+        headline = {f: round(e["auc"], 3) for f, e in card.get("test", card.get("validation", {})).items()}
+        rows.append({"name": name, "default": name == default_model_name(), "title": card.get("title", ""),
+                     "arch": card.get("arch"), "image_size": card.get("image_size"), "test_auc": headline,
+                     "card": str(MODELS / name / "MODEL_CARD.md")})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no models are shipped with this installation", file=sys.stderr)
+    for r in rows:
+        aucs = ", ".join(f"{f} {a:.3f}" for f, a in r["test_auc"].items())
+        print(f"{r['name']}{' (default)' if r['default'] else ''}: {r['title']} [{r['arch']}, {r['image_size']} px]"
+              f"\n    held-out AUC: {aucs}\n    card: {r['card']}")
+    return 0
+
+
+COMMANDS["models"] = cmd_models
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -363,6 +395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chestxai: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":
