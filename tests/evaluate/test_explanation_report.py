@@ -55,3 +55,34 @@ def test_no_box_and_no_positive_is_a_clear_error(trained: Path, synthetic_dir: P
     negatives = data.subset(np.flatnonzero(data.labels[:, data.findings.index("effusion")] == 0)[:3])
     with pytest.raises(DataFormatError, match="no image with a effusion box"):
         evaluate_explanations(load_checkpoint(trained), negatives, "effusion", ["gradcam"], tmp_path, progress=False)
+
+
+def test_undefined_lipschitz_and_constant_randomised_maps_are_counted_not_dropped(
+    trained: Path, synthetic_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from chestxai.evaluate import explanation_report as report
+    from chestxai.evaluate import explanations as xm
+
+    def zero_head_copy(model, seed=0):  # no gradient reaches the features: every Grad-CAM map is all zero
+        copy = load_checkpoint(trained)
+        torch.nn.init.zeros_(copy.head.weight)
+        return copy
+
+    def quantus_refuses(*args, **kwargs):
+        raise AssertionError("The elements in the attribution vector are all equal to zero, which may cause ...")
+
+    monkeypatch.setattr(report, "randomised_copy", zero_head_copy)
+    monkeypatch.setattr(xm, "local_lipschitz", quantus_refuses)
+    data = load_dataset(synthetic_dir)
+    data = data.subset(np.flatnonzero(data.labels[:, data.findings.index("effusion")] == 1)[:3])
+    table = evaluate_explanations(load_checkpoint(trained), data, "effusion", ["silhouette", "gradcam"], tmp_path,
+                                  steps=16, samples=2, progress=False).set_index("method")
+    summary, gradcam = table.loc["silhouette"], table.loc["gradcam"]
+    assert summary["n"] == 3 and summary["lipschitz_undefined"] == 3 and summary["randomised_constant"] == 0
+    assert summary["relevance_mass_accuracy"] > 0  # the image's other scores survive
+    scored = gradcam["n"] - gradcam["degenerate_maps"]
+    assert scored > 0 and gradcam["randomised_constant"] == scored and np.isnan(gradcam["randomisation_spearman"])
+    md = (tmp_path / "summary.md").read_text()
+    assert "Lipschitz undefined" in md and "failed" not in md

@@ -146,10 +146,26 @@ def _score_one(model, method, es, i, m, rm, index, finding, steps, samples, nois
         row["pixel_auc"] = float(xm.pixel_auc(m, masks)[0])
     pf, curve = xm.pixel_flipping(model, x.numpy(), m, index, steps)
     row["pixel_flipping_auc"] = float(pf[0])
-    row["local_lipschitz"] = float(xm.local_lipschitz(
-        model, x.numpy(), m, index, lambda xs: _maps(model, method, xs, finding), samples, noise)[0])
-    row["randomisation_spearman"] = float(xm.randomisation_spearman(m, rm)[0])
+    row["local_lipschitz"], row["lipschitz_undefined"] = _lipschitz(model, method, x, m, index, finding, samples,
+                                                                    noise)
+    # A constant map from the randomised model has no ranking: Spearman is undefined, so it is counted instead
+    # (it is a pass of the sanity check: the map did change with the weights).
+    row["randomised_constant"] = bool(xm.degenerate(rm)[0])
+    row["randomisation_spearman"] = float("nan") if row["randomised_constant"] else float(
+        xm.randomisation_spearman(m, rm)[0])
     return row, curve[0]
+
+
+def _lipschitz(model, method, x, m, index, finding, samples, noise) -> tuple[float, bool]:
+    """Local Lipschitz, or (NaN, True) when a noisy copy's map is all zero: Quantus refuses such maps, and one
+    undefined metric must not drop the image's other scores (the report counts these cases)."""
+    try:
+        return float(xm.local_lipschitz(model, x.numpy(), m, index, lambda xs: _maps(model, method, xs, finding),
+                                        samples, noise)[0]), False
+    except AssertionError as exc:
+        if "equal to zero" not in str(exc):
+            raise
+        return float("nan"), True
 
 
 def random_order_baseline(model: Classifier, es: EvalSet, finding: str, steps: int) -> dict[str, float]:
@@ -182,6 +198,8 @@ def summarise(per_image: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, lo, hi
         row["n"] = int(len(df))
         row["degenerate_maps"] = int(df["degenerate"].sum()) if len(df) else 0
+        for flag in ("randomised_constant", "lipschitz_undefined"):
+            row[flag] = int(df[flag].fillna(False).astype(bool).sum()) if flag in df else 0
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -213,7 +231,11 @@ def markdown_summary(summary: pd.DataFrame, finding: str, image_size: int, error
         cells = [f"{metric} ({DIRECTION[metric]})", chance, str(src), *[_fmt(r, metric) for _, r in summary.iterrows()]]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("| n images | | | " + " | ".join(str(int(r["n"])) for _, r in summary.iterrows()) + " |")
-    lines.append("| constant/all-zero maps | | | " + " | ".join(str(int(r["degenerate_maps"])) for _, r in summary.iterrows()) + " |")
+    counts = {"constant/all-zero maps (not scored)": "degenerate_maps",
+              "randomised-model map constant (Spearman undefined: map changed)": "randomised_constant",
+              "a noisy copy's map all zero (Lipschitz undefined)": "lipschitz_undefined"}
+    for label, column in counts.items():
+        lines.append(f"| {label} | | | " + " | ".join(str(int(r.get(column, 0))) for _, r in summary.iterrows()) + " |")
     notes = [
         f"# Explanation quality for `{finding}`",
         "",
