@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--out", required=True)
     _add_retrieval_parsers(sub)
+    _add_serve_parser(sub)
     _add_zoo_parsers(sub)
     return parser
 
@@ -98,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_zoo_parsers(sub) -> None:
     m = sub.add_parser("models", help="the shipped models, with their model cards' headline numbers")
     m.add_argument("--json", action="store_true")
+    r = sub.add_parser("report", help="reproduction report: the source studies' tables beside ours (OUT/README.md)")
+    r.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    r.add_argument("--data", help="dataset folder; default: the model's shipped sample (all held-out patients)")
+    r.add_argument("--test-fraction", type=float, default=0.2,
+                   help="with --data: share of patients the training protocol held out (split seed --seed)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--kermany-model", help="paediatric model (default: kermany-paediatric when shipped)")
+    r.add_argument("--kermany-data", help="paediatric data (default: that model's shipped sample)")
+    r.add_argument("--igcbir-model", help="IG-CBIR checkpoint (train-igcbir) to add igcbir to the retrieval table")
+    r.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp",
+                   help="saliency methods to evaluate")
+    r.add_argument("--out", required=True)
 
 
 def _load_data(args: argparse.Namespace, findings: list[str] | None = None):
@@ -357,6 +370,32 @@ COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate
 COMMANDS.update(RETRIEVAL_COMMANDS)
 
 
+# --- the web page and REST API (issue 6) ---------------------------------------------------------------------------
+
+
+def _add_serve_parser(sub) -> None:
+    """serve: the page and the REST API on one address."""
+    v = sub.add_parser("serve", help="the web page and REST API (upload an X-ray: findings, heatmaps, similar cases)")
+    v.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    v.add_argument("--catalogue", help="case catalogue for similar cases (default: the shipped sample, if any)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    v.add_argument("--port", type=int, default=8000)
+    v.add_argument("--allow-remote", action="store_true",
+                   help="answer other machines too (by default they need the API token)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chestxai.service.app import address, load_app, run_server
+
+    app = load_app(args.model, args.catalogue, allow_remote=args.allow_remote)
+    print(f"chestxai: serving on {address(args.host, args.port)} (Ctrl+C stops)", flush=True)
+    run_server(app, args.host, args.port)
+    return 0
+
+
+COMMANDS["serve"] = cmd_serve
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from chestxai.models.zoo import MODELS, default_model_name, model_card, shipped_models
 
@@ -379,7 +418,32 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.evaluate.reproduction import reproduce
+    from chestxai.explain import parse_methods
+    from chestxai.models.zoo import sample_folder, shipped_models
+    from chestxai.retrieval.api import load_embedder
+    from chestxai.retrieval.embedders import SSIMScorer
+    from chestxai.retrieval.sample import shipped_name
+
+    model = load_model(args.model)
+    data = args.data or sample_folder(shipped_name(args.model))
+    k_name = args.kermany_model or ("kermany-paediatric" if "kermany-paediatric" in shipped_models() else None)
+    k_model = load_model(k_name) if k_name else None
+    k_data = args.kermany_data or (sample_folder(k_name) if k_name in shipped_models() else None)
+    retrieval = {"ssim": SSIMScorer(), "cnn": load_embedder("cnn", args.model)}
+    if args.igcbir_model:
+        retrieval["igcbir"] = load_embedder("igcbir", args.model, args.igcbir_model)
+    page = reproduce(model, data, args.out, k_model, k_data, retrieval, tuple(parse_methods(args.methods)),
+                     seed=args.seed, test_fraction=args.test_fraction if args.data else None,
+                     command=args.command_line)
+    print(f"wrote {page}", file=sys.stderr)
+    return 0
+
+
 COMMANDS["models"] = cmd_models
+COMMANDS["report"] = cmd_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
