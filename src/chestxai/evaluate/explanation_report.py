@@ -194,8 +194,8 @@ def summarise(per_image: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
         df = per_image[per_image["method"] == method]
         row: dict[str, Any] = {"method": method}
         for metric in METRICS + ("pixel_flipping_random_auc", "chance_level"):
-            mean, lo, hi, _ = mean_ci(df[metric].to_numpy() if metric in df else np.array([]))
-            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"] = mean, lo, hi
+            mean, lo, hi, count = mean_ci(df[metric].to_numpy() if metric in df else np.array([]))
+            row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"], row[f"{metric}_n"] = mean, lo, hi, count
         row["n"] = int(len(df))
         row["degenerate_maps"] = int(df["degenerate"].sum()) if len(df) else 0
         for flag in ("randomised_constant", "lipschitz_undefined"):
@@ -283,6 +283,8 @@ def plot_best_worst(model: Classifier, es: EvalSet, per_image: pd.DataFrame, met
 
     from chestxai.explain.evidence import to_box
 
+    if "relevance_mass_accuracy" not in per_image:  # no image had a box: nothing is "localised"
+        return
     df = per_image[(per_image["method"] == method)].dropna(subset=["relevance_mass_accuracy"])
     if df.empty:
         return
