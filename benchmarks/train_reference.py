@@ -89,7 +89,7 @@ def main() -> None:
     train_ips = float(np.median([h["train_images_per_s"] for h in hist]))
     best = metrics["best"]
     lines = [
-        "# Reference training on ../shared/data",
+        f"# Reference training on {Path(args.data).name}",
         "",
         f"Command: `python benchmarks/train_reference.py {' '.join(sys.argv[1:])}`",
         "",
