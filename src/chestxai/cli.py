@@ -382,6 +382,15 @@ def _add_serve_parser(sub) -> None:
     v.add_argument("--port", type=int, default=8000)
     v.add_argument("--allow-remote", action="store_true",
                    help="answer other machines too (by default they need the API token)")
+    d = sub.add_parser("demo", help="the page's chain on the command line: probabilities, heatmaps, box, similar cases")
+    d.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    d.add_argument("--catalogue", help="case catalogue (default: the shipped sample, if any)")
+    d.add_argument("--methods", default="gradcam,gradcampp", help="saliency methods, comma-separated")
+    d.add_argument("--finding", help="finding to explain (default: the most abnormal one)")
+    d.add_argument("--k", type=int, default=5, help="similar cases to show")
+    d.add_argument("--out", default="chestxai-demo", help="folder for the overlays and result.json")
+    d.add_argument("--json", action="store_true", help="print result.json instead of the summary")
+    d.add_argument("image", metavar="FILE")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -393,7 +402,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from chestxai import load_model
+    from chestxai.service.analysis import Analyzer
+    from chestxai.service.app import sample_catalogue
+    from chestxai.service.demo import run_demo, summary_text
+
+    def log(message: str) -> None:
+        print(f"chestxai: {message}", file=sys.stderr)
+
+    model = load_model(args.model)
+    catalogue = Path(args.catalogue) if args.catalogue else sample_catalogue(args.model, log)
+    analyzer = Analyzer(model, catalogue, model_name=args.model)
+    try:
+        record = run_demo(analyzer, args.image, args.out, args.methods, args.k, args.finding)
+    finally:
+        analyzer.close()
+    print(json.dumps(record, indent=2) if args.json else summary_text(record))
+    return 0
+
+
 COMMANDS["serve"] = cmd_serve
+COMMANDS["demo"] = cmd_demo
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ It uploads a real CXR from ``../shared/data``, waits for the probabilities, the 
 switches the method, checks the opacity slider, the case view, an error in plain words and the layout at 1280 px
 and on a laptop screen, and saves a screenshot.
 
-By default it runs on the tiny random test model and a 12-case catalogue of real CXRs (seconds). With
-``CHESTXAI_SCREENSHOT=docs/service_screenshot.png`` it uses the best model available (the shipped default with its
-sample catalogue, else ``runs/reference/model.pt``) and writes the screenshot there: how the README's was taken::
+It runs against the default set-up of ``chestxai serve`` (the shipped ``nih-adult`` model and its sample catalogue of
+held-out patients). ``CHESTXAI_SCREENSHOT=docs/service_screenshot.png`` writes the screenshot there: how the README's
+was taken::
 
     CHESTXAI_SCREENSHOT=docs/service_screenshot.png pytest tests/service/test_browser.py
 """
@@ -21,22 +21,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import uvicorn
 
-from chestxai.data.datasets import load_dataset
-from chestxai.models.classifier import Classifier
-from chestxai.retrieval.api import index_dataset
-from chestxai.retrieval.embedders import build_embedder
-from chestxai.service import ServiceConfig, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-# A held-out test patient with a radiologist's effusion box, which the shipped model calls effusion-positive.
+# A held-out test patient with a radiologist's effusion box, which the shipped model calls effusion-positive
+# (so its downscaled copy is also a sample case: the first similar case).
 QUERY = "images/nih_00005927_006.png"
 SCREENSHOT_ENV = "CHESTXAI_SCREENSHOT"
 TIMEOUT_MS = 120_000
@@ -69,42 +64,13 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-def shared_catalogue(model: Classifier, folder: Path, n: int = 12) -> Path:
-    """A catalogue of ``n`` real CXRs of ``../shared/data`` (half with effusion), the query image left out."""
-    labels = pd.read_csv(SHARED / "labels.csv")
-    labels = labels[labels["image"] != QUERY]
-    rows = pd.concat([labels[labels["effusion"] == 1].head(n // 2), labels[labels["effusion"] == 0].head(n - n // 2)])
-    rows = rows.assign(image=[str(SHARED / p) for p in rows["image"]])
-    data_dir = folder / "data"
-    data_dir.mkdir(parents=True)
-    rows.to_csv(data_dir / "labels.csv", index=False)
-    index_dataset(folder / "catalogue", load_dataset(data_dir), build_embedder("cnn", model))
-    return folder / "catalogue"
-
-
-def best_model_and_catalogue(folder: Path) -> tuple[Classifier, Path]:
-    """The shipped default model and its sample catalogue, else the reference run and a small catalogue."""
-    from chestxai import load_model
-    from chestxai.models.zoo import shipped_models
-    from chestxai.service.app import sample_catalogue
-
-    if shipped_models():
-        catalogue = sample_catalogue(None, print)
-        if catalogue is not None:
-            return load_model(None), catalogue
-    reference = REPO / "runs" / "reference" / "model.pt"
-    model = load_model(reference if reference.is_file() else None)
-    return model, shared_catalogue(model, folder)
-
-
 @pytest.fixture(scope="module")
-def page_url(service_model: Classifier, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("browser")
-    if os.environ.get(SCREENSHOT_ENV):
-        model, catalogue = best_model_and_catalogue(folder)
-    else:
-        model, catalogue = service_model, shared_catalogue(service_model, folder)
-    with live_server(create_app(model, catalogue, config=ServiceConfig(token=None))) as url:
+def page_url() -> Iterator[str]:
+    """Exactly what the README's first command serves: ``chestxai serve`` with no options, i.e. the shipped default
+    model and its sample catalogue (indexed on first start)."""
+    from chestxai.service.app import load_app
+
+    with live_server(load_app(None, None, log=lambda message: None)) as url:
         yield url
 
 
