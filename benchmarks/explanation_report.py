@@ -1,12 +1,12 @@
 """The explanation-quality table on ../shared/data's radiologist boxes, for effusion and for pneumonia.
 
-Runs ``chestxai evaluate-explanations`` (the same library call) with the reference model from
-``benchmarks/train_reference.py`` on the images that carry a box of each finding, every registered method, and
+Runs ``chestxai evaluate-explanations`` (the same library call) with the shipped default model (``nih-adult``, trained by
+``benchmarks/train_reference.py``) on the images that carry a box of each finding, every registered method, and
 writes ``benchmarks/results/explanation_report/<finding>/`` plus ``benchmarks/results/explanation_report.md``.
 The images with boxes are mostly *not* held out from that model's training (they are part of ../shared/data); the
 localisation figures measure where the model looks, not its accuracy.
 
-    python benchmarks/explanation_report.py [--model runs/reference/model.pt] [--methods ...]
+    python benchmarks/explanation_report.py [--model nih-adult] [--methods ...]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chestxai.data.datasets import load_dataset
 from chestxai.evaluate.explanation_report import evaluate_explanations
-from chestxai.models import load_checkpoint
+from chestxai import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -26,7 +26,7 @@ ALL = "gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(REPO / "runs" / "reference" / "model.pt"))
+    ap.add_argument("--model", default="nih-adult", help="shipped model name or checkpoint path")
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--findings", default="effusion,pneumonia")
     ap.add_argument("--methods", default=ALL)
@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "explanation_report"))
     args = ap.parse_args()
 
-    model = load_checkpoint(args.model)
+    model = load_model(args.model)
     data = load_dataset(args.data)
     methods = args.methods.split(",")
     parts = [
