@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", metavar="CKPT", help="start the trunk from this checkpoint (same --arch; new head)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes on this machine (DDP: gloo on CPU, NCCL on GPUs); "
+                        "or start under `torchrun --nproc-per-node N -m chestxai train ...`")
     t.add_argument("--out", required=True, help="run folder")
 
     p = sub.add_parser("predict", help="print JSON probabilities per image")
@@ -121,6 +124,18 @@ def _load_data(args: argparse.Namespace, findings: list[str] | None = None):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc < 1:
+        raise ConfigError("--nproc must be >= 1")
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:  # not already a torchrun worker: spawn the group here
+        from chestxai.train.distributed import launch
+
+        launch(args.nproc, _train_rank, args)
+        return 0
+    return _train_rank(args)
+
+
+def _train_rank(args: argparse.Namespace) -> int:
+    """Train as this process (one of a DDP group when WORLD_SIZE > 1); only rank 0 prints the result."""
     from chestxai.data.findings import parse_findings
     from chestxai.train.augment import parse_augmentations
     from chestxai.train.fit import TrainConfig, fit
@@ -134,7 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     _check_train_config(config)
     metrics = fit(_load_data(args, findings), args.out, config, resume=args.resume, progress=not args.no_progress)
-    print(json.dumps({"model": str(Path(args.out) / "model.pt"), "best": metrics["best"]}, indent=2))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps({"model": str(Path(args.out) / "model.pt"), "best": metrics["best"]}, indent=2), flush=True)
     return 0
 
 
@@ -238,6 +254,15 @@ def _add_retrieval_parsers(sub) -> None:
     i.add_argument("--embedder", default="cnn", choices=["cnn", "igcbir"])
     i.add_argument("--igcbir-model", help="IG-CBIR network from `chestxai train-igcbir` (for --embedder igcbir)")
     i.add_argument("--index-type", choices=list(INDEX_TYPES), help="FAISS index for a new embedder (default flat)")
+    i.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local (default, this process) or ray (decode in tasks, embed in an actor pool)")
+    i.add_argument("--address", help="Ray cluster: auto, ray://HOST:PORT (default: a running local Ray or a new one)")
+    i.add_argument("--workers", type=int, help="Ray embedding actors (default: the cluster's GPUs, else its CPUs)")
+    i.add_argument("--batch-size", type=int, default=64, help="images per Ray batch (decode and embed)")
+    i.add_argument("--commit-size", type=int, default=256,
+                   help="cases per catalogue commit with --engine ray (each commit rewrites the index file: raise it "
+                        "for archives, see docs/scaling.md)")
+    i.add_argument("--no-progress", action="store_true")
 
     s = sub.add_parser("search", help="the most similar catalogue cases to an image, best first")
     s.add_argument("--model", help="checkpoint path or shipped model name")
@@ -282,8 +307,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     from chestxai.retrieval.api import index_dataset, load_embedder
 
     embedder = load_embedder(args.embedder, args.model, args.igcbir_model)
-    result = index_dataset(args.catalogue, _load_data(args), embedder, args.index_type,
-                           log=lambda m: print(m, file=sys.stderr))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.engine == "ray":
+        from chestxai.retrieval.ray_index import index_dataset_ray
+
+        result = index_dataset_ray(args.catalogue, _load_data(args), embedder,
+                                   (args.embedder, args.model, args.igcbir_model), args.index_type, args.address,
+                                   args.workers, args.batch_size, args.commit_size, not args.no_progress, log)
+    else:
+        result = index_dataset(args.catalogue, _load_data(args), embedder, args.index_type, log=log)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -33,6 +33,7 @@ from chestxai.evaluate.classification import auc, mean_auc, plot_roc, threshold_
 from chestxai.models.checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from chestxai.models.classifier import Classifier, copy_trunk
 from chestxai.train.augment import AUGMENTATIONS, build_augmentation
+from chestxai.train.distributed import DistContext, session
 from chestxai.train.losses import MaskedBCEWithLogits, positive_weights
 
 
@@ -94,20 +95,23 @@ def split_for_training(dataset: CXRDataset, val_fraction: float, seed: int) -> t
     return usable[parts["train"]], usable[parts["val"]]
 
 
-def _loader(ds: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+def _loader(ds: Dataset, batch_size: int, shuffle: bool, seed: int, sampler=None) -> DataLoader:
     gen = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=0, drop_last=False)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler, generator=gen,
+                      num_workers=0, drop_last=False)
 
 
 @torch.no_grad()
-def _evaluate(model: Classifier, loader: DataLoader, loss_fn: MaskedBCEWithLogits) -> tuple[float, np.ndarray, np.ndarray]:
+def _evaluate(model: Classifier, loader: DataLoader, loss_fn: MaskedBCEWithLogits,
+              device: torch.device = torch.device("cpu")) -> tuple[float, np.ndarray, np.ndarray]:
     model.eval()
     losses, probs, labels = [], [], []
     for x, y in loader:
+        x, y = x.to(device), y.to(device)
         logits = model(x)
         losses.append(float(loss_fn(logits, y)) * len(x))
-        probs.append(torch.sigmoid(logits).numpy())
-        labels.append(y.numpy())
+        probs.append(torch.sigmoid(logits).cpu().numpy())
+        labels.append(y.cpu().numpy())
     n = sum(len(p) for p in probs)
     return sum(losses) / max(n, 1), np.concatenate(probs), np.concatenate(labels)
 
@@ -128,12 +132,25 @@ def fit(
     Returns the metrics dict that is also written to ``metrics.json``. ``initial_model`` fine-tunes a copy of that
     model instead of building a new one, and ``images`` replaces the decoded images with other pixels aligned with
     ``dataset`` (IG-CBIR fine-tunes the classifier on its own saliency maps this way).
+
+    Started by ``torchrun`` or ``chestxai train --nproc N`` (WORLD_SIZE > 1 in the environment), the same call trains
+    data-parallel (see :mod:`chestxai.train.distributed`); every rank returns rank 0's metrics.
     """
+    with session() as ctx:
+        return _fit(dataset, out_dir, config, resume, progress, log, initial_model, images, ctx)
+
+
+def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: bool, progress: bool,
+         log: Callable[[str], None], initial_model: Classifier | None, images: CachedImages | None,
+         ctx: DistContext) -> dict[str, Any]:
+    """The body of :func:`fit` for one process of ``ctx`` (the only process when single-process)."""
+    if not ctx.is_main:
+        log, progress = (lambda m: None), False
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset = dataset.select(config.findings)
     pre = initial_model.preprocess if initial_model is not None else Preprocess(config.image_size)
-    cached = images if images is not None else cache_images(dataset, pre, strict=config.strict)
+    cached = images if images is not None else ctx.main_first(lambda: cache_images(dataset, pre, strict=config.strict))
     if cached.errors:
         log(f"skipped {len(cached.errors)} unreadable image(s); first: {next(iter(cached.errors.values()))}")
     train_idx, val_idx = split_for_training(dataset, config.val_fraction, config.seed)
@@ -150,12 +167,14 @@ def fit(
         if config.init:
             copy_trunk(load_checkpoint(config.init), model)
             log(f"trunk initialised from {config.init} (head new)")
+    model.to(ctx.device)
     from timm.utils import ModelEmaV3
 
     ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True) if config.ema_decay > 0 else None
     pos_weight = positive_weights(dataset.labels[train_idx]) if config.pos_weight else None
-    loss_fn = MaskedBCEWithLogits(pos_weight)
-    eval_loss = MaskedBCEWithLogits()
+    loss_fn = MaskedBCEWithLogits(pos_weight).to(ctx.device)
+    eval_loss = MaskedBCEWithLogits().to(ctx.device)
+    trained = ctx.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=config.lr_patience)
     aug = build_augmentation(config.augment, config.image_size, config.seed) if config.augment else None
@@ -171,16 +190,25 @@ def fit(
     for epoch in range(state["epoch"] + 1, config.epochs):
         seed_everything(config.seed * 1000 + epoch)
         if aug is not None:
-            aug.set_random_seed(config.seed * 1000 + epoch)
+            aug.set_random_seed(config.seed * 1000 + epoch + 7919 * ctx.rank)
         t0 = time.perf_counter()
+        loader = _loader(train_ds, ctx.local_batch(config.batch_size), True, config.seed * 1000 + epoch,
+                         ctx.sampler(train_ds, config.seed, epoch))
         train_loss, state["step"] = _train_epoch(
-            model, ema, _loader(train_ds, config.batch_size, True, config.seed * 1000 + epoch), loss_fn, opt,
-            state["step"], progress, f"epoch {epoch + 1}/{config.epochs}",
+            trained, ema, loader, loss_fn, opt, state["step"], progress, f"epoch {epoch + 1}/{config.epochs}", ctx,
         )
         train_seconds = time.perf_counter() - t0
         judged = ema.module if ema is not None else model
-        val_loss, val_probs, val_labels = _evaluate(judged, val_loader, eval_loss)
+        # Rank 0 validates and decides; the other ranks step their scheduler on its loss and stop when it stops.
+        val_loss, val_probs, val_labels = (
+            _evaluate(judged, val_loader, eval_loss, ctx.device) if ctx.is_main else (0.0, None, None)
+        )
+        val_loss = ctx.share([val_loss])[0]
         sched.step(val_loss)
+        if not ctx.is_main:
+            if ctx.share([0.0])[0]:
+                break
+            continue
         record = _epoch_record(epoch, train_loss, val_loss, val_labels, val_probs, config.findings, opt,
                                train_seconds, len(train_idx), time.perf_counter() - t0)
         state["history"].append(record)
@@ -196,29 +224,35 @@ def fit(
         _write_metrics(out, config, state, len(train_idx), len(val_idx), len(cached.errors))
         remaining = (config.epochs - epoch - 1) * np.mean([h["seconds"] for h in state["history"]])
         log(_epoch_line(record, config.findings, improved, remaining))
-        if state["bad_epochs"] >= config.early_stop_patience:
+        if ctx.share([float(state["bad_epochs"] >= config.early_stop_patience)])[0]:
             log(f"early stop: no validation improvement for {config.early_stop_patience} epochs")
             break
-    _write_curves(out, state["history"], config.findings)
+    if ctx.is_main:
+        _write_curves(out, state["history"], config.findings)
+    ctx.barrier()
     return json.loads((out / "metrics.json").read_text())
 
 
-def _train_epoch(model, ema, loader, loss_fn, opt, step: int, progress: bool, desc: str) -> tuple[float, int]:
+def _train_epoch(model, ema, loader, loss_fn, opt, step: int, progress: bool, desc: str,
+                 ctx: DistContext = DistContext()) -> tuple[float, int]:
+    """One pass over this process's share of the training set; the mean loss over every process's images."""
     model.train()
+    raw = getattr(model, "module", model)  # the EMA follows the plain model, not its DDP wrapper
     total, n = 0.0, 0
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr, unit="batch")
     for x, y in bar:
+        x, y = x.to(ctx.device), y.to(ctx.device)
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         step += 1
         if ema is not None:
-            ema.update(model, step=step)
+            ema.update(raw, step=step)
         total += float(loss.detach()) * len(x)
         n += len(x)
         bar.set_postfix(loss=f"{total / n:.4f}")
-    return total / max(n, 1), step
+    return ctx.mean(total, n), step
 
 
 def _epoch_record(epoch, train_loss, val_loss, labels, probs, findings, opt, train_seconds, n_train, seconds):

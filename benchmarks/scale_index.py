@@ -1,0 +1,177 @@
+"""Indexing throughput of the local engine and of Ray (1 and 2 embedding workers), each next to the model's bare
+forward throughput measured in the same run.
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/scale_index.py [--data ../shared/data] [--model nih-adult] \
+        [--workers 1,2] [--forward-images 256] [--out benchmarks/results/scale_index.md]
+
+What is timed (wall clock, images/s = images indexed / seconds):
+
+- forward-only: ``model.features`` over already-decoded, resized tensors in batches of 32 (as the embedder), no
+  hashing, decoding, SQLite or FAISS: the ceiling an indexer can approach on the same cores. For local, in this
+  process on 1 thread; for Ray with N workers, N Ray actors (1 thread each, like the embedding actors) at once.
+- ``local``: ``chestxai index`` (``index_dataset``) into a new catalogue with a cold decode cache (a fresh
+  ``CHESTXAI_CACHE``), torch on 1 thread: hash, decode, resize, thumbnails, embed, commit.
+- ``ray, N workers``: ``chestxai index --engine ray --workers N`` (``index_dataset_ray``) into a new catalogue on a
+  local ``ray.init(num_cpus=2)`` started before timing; the time includes starting the actor pool (each actor loads
+  the model) and every commit. Each actor runs torch on 1 thread.
+
+Every number comes from this one run on this machine; it is shared with other jobs, so the load average at the start
+is recorded beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def forward_rate(model, pixels: np.ndarray, threads: int, batch: int = 32) -> float:
+    """Images/s of ``model.features`` alone over pre-decoded uint8 pixels (the ceiling of any indexer), in the
+    embedder's own batches of 32 (on these CPUs batches of 64 ran ~1.4x slower per image, which would flatter the
+    indexers)."""
+    from chestxai.retrieval.embedders import to_model_input
+
+    torch.set_num_threads(threads)
+    x = to_model_input(list(pixels), model.preprocess)
+    with torch.inference_mode():
+        model.features(x[:8])  # warm-up: first-call allocations are not throughput
+        t0 = time.perf_counter()
+        for i in range(0, len(x), batch):
+            model.features(x[i : i + batch])
+    torch.set_num_threads(1)
+    return len(x) / (time.perf_counter() - t0)
+
+
+def parallel_forward_rate(model_name: str | None, pixels: np.ndarray, workers: int) -> tuple[float, float]:
+    """Images/s of ``workers`` Ray actors (1 torch thread each, like the embedding actors) all running the bare
+    forward over ``pixels`` at once, and the seconds it took to start them (model load): the ceiling of a
+    ``workers``-actor index run on these cores, and its fixed start-up cost."""
+    import ray
+
+    @ray.remote(num_cpus=0.5)
+    class Forward:
+        def __init__(self, name: str | None) -> None:
+            from chestxai.retrieval.api import load_embedder
+
+            torch.set_num_threads(1)
+            self.model = load_embedder("cnn", name).model
+
+        def run(self, px: np.ndarray) -> float:
+            return forward_rate(self.model, px, 1)
+
+    t0 = time.perf_counter()
+    actors = [Forward.remote(model_name) for _ in range(workers)]
+    ray.get([a.__ray_ready__.remote() for a in actors])
+    started = time.perf_counter() - t0
+    ref = ray.put(pixels)
+    t0 = time.perf_counter()
+    ray.get([a.run.remote(ref) for a in actors])
+    rate = workers * len(pixels) / (time.perf_counter() - t0)
+    for a in actors:
+        ray.kill(a)
+    return rate, started
+
+
+def time_local(data, embedder, root: Path) -> tuple[float, dict]:
+    """Seconds and result of the local engine with a cold image cache (decoding is part of indexing)."""
+    from chestxai.retrieval.api import index_dataset
+
+    os.environ["CHESTXAI_CACHE"] = str(root / "cache")
+    t0 = time.perf_counter()
+    result = index_dataset(root / "local", data, embedder)
+    return time.perf_counter() - t0, result
+
+
+def time_ray(data, embedder, model_name: str | None, root: Path, workers: int) -> tuple[float, dict]:
+    from chestxai.retrieval.ray_index import index_dataset_ray
+
+    t0 = time.perf_counter()
+    result = index_dataset_ray(root / f"ray{workers}", data, embedder, ("cnn", model_name, None), workers=workers,
+                               batch_size=64, progress=False)
+    return time.perf_counter() - t0, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--model", default=None, help="checkpoint or shipped model name (default: the shipped default)")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--forward-images", type=int, default=256, help="images the forward-only rate is measured on")
+    ap.add_argument("--out", default="benchmarks/results/scale_index.md")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    import ray
+
+    from chestxai.data.datasets import load_dataset
+    from chestxai.data.io import read_image
+    from chestxai.retrieval.api import load_embedder
+
+    load = os.getloadavg()[0]
+    data = load_dataset(args.data)
+    embedder = load_embedder("cnn", args.model)
+    model = embedder.model
+    n_fwd = min(args.forward_images, len(data))
+    t0 = time.perf_counter()
+    pixels = np.stack([model.preprocess.resize_uint8(read_image(p)) for p in data.paths[:n_fwd]])
+    decode_rate = n_fwd / (time.perf_counter() - t0)  # read + decode + resize, 1 thread: CPU work a GPU cannot take
+    workers = [int(w) for w in args.workers.split(",")]
+    rows, starts = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        fwd1 = forward_rate(model, pixels, 1)
+        seconds, res = time_local(data, embedder, root)
+        rows.append(("local (1 thread)", res["added"], seconds, fwd1))
+        print(f"forward 1 thread {fwd1:.1f} img/s; local {res['added'] / seconds:.1f} img/s", file=sys.stderr)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            for w in workers:
+                fwd, started = parallel_forward_rate(args.model, pixels, w)
+                seconds, res = time_ray(data, embedder, args.model, root, w)
+                rows.append((f"ray, {w} worker{'s' if w > 1 else ''}", res["added"], seconds, fwd))
+                starts.append((w, started))
+                print(f"forward {w} actors {fwd:.1f} img/s (start {started:.1f}s); ray {w} "
+                      f"{res['added'] / seconds:.1f} img/s", file=sys.stderr)
+        finally:
+            ray.shutdown()
+    text = report(rows, starts, args, len(data), n_fwd, load, model.num_features, decode_rate)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+def report(rows, starts, args, n_images: int, n_fwd: int, load: float, dim: int, decode_rate: float) -> str:
+    """The markdown table: each engine's images/s beside the forward-only ceiling on the same cores."""
+    cmd = "OMP_NUM_THREADS=1 nice -n 10 python " + shlex.join(["benchmarks/scale_index.py", *sys.argv[1:]])
+    lines = [
+        "# Indexing throughput: local vs Ray", "",
+        f"`{cmd}`", "",
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPU cores (shared; 1-min load average "
+        f"{load:.1f} at the start), {n_images} images of `{args.data}`, shipped model (embedding dim {dim}), "
+        f"forward-only rate measured on {n_fwd} pre-decoded images, torch 1 thread per process unless stated.", "",
+        "| engine | images | wall s | images/s | forward-only img/s (same cores) | indexing time / forward time |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, n, seconds, fwd in rows:
+        rate = n / seconds
+        lines.append(f"| {name} | {n} | {seconds:.1f} | {rate:.1f} | {fwd:.1f} | {fwd / rate:.2f} |")
+    lines += ["", "Forward-only for Ray = that many Ray actors (1 torch thread each) running the bare forward at "
+              "once; for local = the same in this process. Ray wall time includes starting the actor pool (one model "
+              "load per actor) and every catalogue commit. Decoding alone (read, decode, resize; 1 thread, first "
+              f"{n_fwd} images): {decode_rate:.1f} images/s. Starting N actors that load the model (fixed cost "
+              "per run): "
+              + ", ".join(f"{w} actor{'s' if w > 1 else ''} {s:.1f} s" for w, s in starts) + "."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""``chestxai index --engine ray``: embed an archive on a Ray cluster, commit it through the same catalogue writer.
+
+Why Ray and not a pool of our own: an archive of millions of radiographs needs many machines, retries, back-pressure
+and GPU scheduling, which Ray Data already does. The pipeline is
+
+    driver: dataset rows (any layout ``--data`` accepts)  ->  ray.data.from_items
+    tasks:  hash the file, drop what the catalogue already holds, decode, resize (``_decode_batch``)
+    actors: the embedder, loaded once per actor, on a GPU when the cluster has one (``_EmbedActor``)
+    driver: stream (case, vector, labels) back and commit ``commit_size`` cases per transaction with
+            :meth:`Catalogue.add`, the local engine's writer
+
+so the guarantees are the local ones: every commit is atomic (new index generation, then the rows that point at it),
+adding is idempotent by content hash, and a re-run after a crash skips what was committed (before decoding it).
+The driver is the only writer; the vectors reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which
+carries the real embedder's identity (name, model hash, dim, metric) so the two engines' catalogues are one format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chestxai.data.datasets.base import CXRDataset
+from chestxai.data.io import file_sha256, read_image
+from chestxai.data.preprocess import Preprocess
+from chestxai.errors import ChestXAIError, ConfigError
+from chestxai.retrieval.catalogue import (
+    AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path, thumbnail_of,
+)
+from chestxai.retrieval.embedders import Embedder
+
+
+class PrecomputedEmbedder:
+    """Stands in for ``embedder`` inside :meth:`Catalogue.add` when the vectors were made elsewhere (Ray actors):
+    a new case's ``pixels`` is its vector, and ``embed`` only stacks them."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.name, self.metric, self.dim = embedder.name, embedder.metric, embedder.dim
+        self.model_hash, self.preprocess = embedder.model_hash, embedder.preprocess
+
+    def embed(self, vectors: list[np.ndarray]) -> np.ndarray:
+        if not vectors:
+            return np.zeros((0, self.dim), np.float32)
+        return np.ascontiguousarray(np.stack(vectors), dtype=np.float32)
+
+
+def committed_hashes(cat: Catalogue, embedder_name: str) -> set[str]:
+    """Content hashes that already have a vector of ``embedder_name``: a re-run does not decode them again."""
+    rows = cat.db.execute(
+        "SELECT c.content_hash FROM cases c JOIN vectors v ON v.case_id = c.id WHERE v.embedder = ?",
+        (embedder_name,),
+    )
+    return {r[0] for r in rows}
+
+
+def _decode_batch(batch: dict[str, np.ndarray], pre: Preprocess, skip: set[str]) -> dict[str, np.ndarray]:
+    """A Ray task: hash, drop committed files, decode and resize to the embedder's input and the thumbnail.
+
+    Unreadable files come back with ``error`` set (and empty pixels) so the driver can report them as the local
+    engine does.
+    """
+    rows, hashes, pixels, thumbs, errors = [], [], [], [], []
+    size, t = pre.image_size, thumbnail_of(np.zeros((1, 1), np.float32)).shape
+    for row, path in zip(batch["row"], batch["path"]):
+        try:
+            digest = file_sha256(str(path))
+            if digest in skip:
+                continue
+            image = read_image(str(path))
+            px, th, err = pre.resize_uint8(image), thumbnail_of(image), ""
+        except (ChestXAIError, OSError) as exc:
+            digest, px, th, err = "", np.zeros((size, size), np.uint8), np.zeros(t, np.uint8), str(exc) or "unreadable"
+        rows.append(int(row))
+        hashes.append(digest)
+        pixels.append(px)
+        thumbs.append(th)
+        errors.append(err)
+    return {
+        "row": np.asarray(rows, np.int64), "hash": np.asarray(hashes, dtype=object),
+        "pixels": np.stack(pixels) if pixels else np.zeros((0, size, size), np.uint8),
+        "thumb": np.stack(thumbs) if thumbs else np.zeros((0, *t), np.uint8),
+        "error": np.asarray(errors, dtype=object),
+    }
+
+
+class _EmbedActor:
+    """A Ray actor: loads the embedder once, then turns pixel batches into vectors (GPU if it was given one)."""
+
+    def __init__(self, spec: tuple[str, str | None, str | None], threads: int) -> None:
+        import torch
+
+        from chestxai.retrieval.api import load_embedder
+
+        torch.set_num_threads(max(1, threads))
+        self.embedder = load_embedder(*spec)
+        self.device = torch.device("cuda") if torch.cuda.is_available() and spec[0] == "cnn" else None
+        if self.device is not None:
+            self.embedder.model.to(self.device)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ok = np.asarray([e == "" for e in batch["error"]], bool)
+        vectors = np.zeros((len(ok), self.embedder.dim), np.float32)
+        if ok.any():
+            vectors[ok] = self._embed(list(batch["pixels"][ok]))
+        out = {k: v for k, v in batch.items() if k != "pixels"}
+        out["vector"] = vectors
+        return out
+
+    def _embed(self, pixels: list[np.ndarray]) -> np.ndarray:
+        """The embedder's own ``embed`` on CPU (bit-for-bit the local engine); the CNN features on the GPU."""
+        if self.device is None:
+            return self.embedder.embed(pixels)
+        import torch
+
+        from chestxai.retrieval.embedders import l2_normalise, to_model_input
+
+        with torch.inference_mode():
+            x = to_model_input(pixels, self.embedder.preprocess).to(self.device)
+            return l2_normalise(self.embedder.model.features(x).float().cpu().numpy())
+
+
+def _case(dataset: CXRDataset, row: int, vector: np.ndarray, thumb: np.ndarray, digest: str,
+          boxes: dict[str, list]) -> NewCase:
+    """A dataset row as a new case with its precomputed vector in place of pixels (same fields as the local path)."""
+    meta = dataset.meta.iloc[row]
+    path = str(meta["path"])
+    report = meta.get("report", "")
+    return NewCase(pixels=vector, thumbnail=thumb, content_hash=digest, image=_stored_path(path),
+                   labels=_labels_of(dataset, row), boxes=boxes.get(path, []),
+                   report=report if isinstance(report, str) else "", view=str(meta.get("view", "") or ""))
+
+
+def _connect(address: str | None) -> bool:
+    """Join the cluster at ``address`` (or a running local one); start a local Ray when there is none. True when
+    this call started Ray (and so must stop it)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, log_to_driver=False, include_dashboard=False)
+    return True
+
+
+def _pipeline(dataset: CXRDataset, spec: tuple, pre: Preprocess, skip: set[str], workers: int | None,
+              batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """The Ray Data plan (lazy): rows -> decode tasks -> embedding actor pool; batches in dataset order."""
+    import ray
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # same case ids as the local engine; resumes in file order
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    n = workers or max(1, gpus or int(resources.get("CPU", 1)))
+    items = [{"row": i, "path": str(p)} for i, p in enumerate(dataset.paths)]
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size + 1, 4 * n)))
+    ds = ds.map_batches(_decode_batch, fn_kwargs={"pre": pre, "skip": skip}, batch_size=batch_size,
+                        num_cpus=0.25, batch_format="numpy")
+    # CPU actors reserve half a logical CPU each so that decode tasks can still be scheduled beside them on a small
+    # machine; each runs torch on one thread. On GPU nodes each actor holds one GPU.
+    ds = ds.map_batches(_EmbedActor, fn_constructor_args=(spec, 1 if not gpus else 4), batch_size=batch_size,
+                        compute=ray.data.ActorPoolStrategy(size=n), num_gpus=1 if gpus else 0,
+                        num_cpus=0.5 if not gpus else 1, batch_format="numpy")
+    return ds.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2)
+
+
+def index_dataset_ray(
+    catalogue: str | Path,
+    dataset: CXRDataset,
+    embedder: Embedder,
+    spec: tuple[str, str | None, str | None],
+    index_type: str | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    batch_size: int = 64,
+    commit_size: int = 256,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Add every image of ``dataset`` to the catalogue, embedded on Ray; the same answer as ``index_dataset``.
+
+    ``spec`` = (embedder name, model, IG-CBIR model) as the user gave them: each actor loads the embedder from it;
+    ``embedder`` (loaded here from the same spec) only supplies the identity checked against the catalogue.
+    """
+    if min(batch_size, commit_size, workers or 1) < 1:
+        raise ConfigError("--batch-size, --commit-size and --workers must be >= 1")
+    from tqdm import tqdm
+
+    started = _connect(address)
+    t0 = time.perf_counter()
+    try:
+        with Catalogue(catalogue) as cat:
+            skip = committed_hashes(cat, embedder.name)
+            report = AddReport(skipped=0)
+            writer = _Writer(cat, dataset, PrecomputedEmbedder(embedder), index_type, commit_size, report)
+            bar = tqdm(disable=not progress, unit="img", desc="index (ray)")  # images/s as it streams
+            for batch in _pipeline(dataset, spec, embedder.preprocess, skip, workers, batch_size):
+                writer.take(batch)
+                bar.update(len(batch["row"]))
+            writer.flush()
+            bar.close()
+            report.skipped += len(dataset) - writer.returned  # committed by an earlier run: dropped before decoding
+            seconds = time.perf_counter() - t0
+            if log:
+                log(f"indexed {writer.seen} new image(s) in {seconds:.1f}s ({writer.seen / max(seconds, 1e-9):.1f}/s)")
+            return {**report.to_json(), "cases": len(cat), "engine": "ray", "seconds": round(seconds, 3)}
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+class _Writer:
+    """The driver's side: collects streamed rows and commits ``commit_size`` of them per catalogue transaction."""
+
+    def __init__(self, cat: Catalogue, dataset: CXRDataset, embedder: PrecomputedEmbedder, index_type: str | None,
+                 commit_size: int, report: AddReport) -> None:
+        self.cat, self.dataset, self.embedder, self.index_type = cat, dataset, embedder, index_type
+        self.commit_size, self.report, self.pending, self.seen, self.returned = commit_size, report, [], 0, 0
+        self.boxes = _boxes_by_path(dataset)
+
+    def take(self, batch: dict[str, np.ndarray]) -> None:
+        """Queue a streamed batch (unreadable files go to the report), committing whenever enough are pending."""
+        self.returned += len(batch["row"])
+        for row, digest, thumb, err, vector in zip(batch["row"], batch["hash"], batch["thumb"], batch["error"],
+                                                   batch["vector"]):
+            if err:
+                self.report.errors[self.dataset.paths[int(row)]] = str(err)
+                continue
+            self.seen += 1
+            self.pending.append(_case(self.dataset, int(row), vector, thumb, str(digest), self.boxes))
+            if len(self.pending) >= self.commit_size:
+                self.flush()
+
+    def flush(self) -> None:
+        """One atomic commit of the pending cases (the crash-safety unit, as in the local engine)."""
+        if self.pending:
+            self.report.merge(self.cat.add(self.pending, self.embedder, self.index_type))
+            self.pending = []
