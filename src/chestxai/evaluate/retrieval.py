@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,8 +165,18 @@ def prepare(dataset: CXRDataset, finding: str, pre: Preprocess) -> RetrievalData
     return RetrievalData(images, col[rows].astype(int), dataset.meta.iloc[rows].reset_index(drop=True), finding)
 
 
-def split_queries(data: RetrievalData, seed: int, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Catalogue pool and test queries: by patient, stratified by class, reproducible by seed."""
+def split_queries(
+    data: RetrievalData, seed: int, test_fraction: float, query_patients: Collection[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Catalogue pool and test queries: by patient, stratified by class, reproducible by seed.
+
+    ``query_patients`` fixes the queries to those patients' images and the pool to everyone else's (the seed then
+    only draws the catalogues): how one keeps a model's training patients out of the queries, since a network
+    ranks images of patients it was trained on more confidently than a new patient's.
+    """
+    if query_patients is not None:
+        is_query = data.meta["patient_id"].astype(str).isin({str(p) for p in query_patients}).to_numpy()
+        return np.flatnonzero(~is_query), np.flatnonzero(is_query)
     parts = patient_split(data.meta, (1.0 - test_fraction, 0.0, test_fraction), seed=seed,
                           labels=data.classes[:, None].astype(float))
     return parts["train"], parts["test"]
@@ -193,10 +203,11 @@ class SeedScores:
 
 
 def score_seed(
-    data: RetrievalData, sims: dict[str, np.ndarray], seed: int, test_fraction: float
+    data: RetrievalData, sims: dict[str, np.ndarray], seed: int, test_fraction: float,
+    query_patients: Collection[str] | None = None,
 ) -> SeedScores:
     """Precision@X and nDCG@X on drawn catalogues, mAP and precision@10 on the whole pool, for one split seed."""
-    pool, queries = split_queries(data, seed, test_fraction)
+    pool, queries = split_queries(data, seed, test_fraction, query_patients)
     rng = np.random.default_rng(seed)
     out = SeedScores()
     classes = data.classes
@@ -209,6 +220,8 @@ def score_seed(
                 rel = classes[rank(sim[q], cand)] == classes[q]
                 out.add(name, setting, "precision", precision_at_k(rel, x))
                 out.add(name, setting, "ndcg", ndcg_at_k(rel.astype(float), x))
+                if classes[q] == 1:  # the rare class, which the all-query mean hardly weighs; same chance X / Y
+                    out.add(name, setting, "precision_pos", precision_at_k(rel, x))
         for name, sim in sims.items():
             rel = classes[rank(sim[q], rng.permutation(pool))] == classes[q]
             out.add(name, WHOLE, "map", average_precision(rel))
@@ -296,21 +309,23 @@ def summary_body(summary: pd.DataFrame, info: dict[str, Any]) -> str:
     methods = list(dict.fromkeys(summary["method"]))
     lines = [
         f"{info['images']} labelled images ({info['positives']} positive), {info['patients']} patients; "
-        f"split seeds {', '.join(map(str, info['seeds']))} (patient-level, stratified; {info['test_fraction']:.0%} "
-        f"of patients are queries, the rest the catalogue pool). Each query ranks a drawn catalogue of Y cases "
-        f"holding exactly X of its class; precision@X = share of the top X with the query's class, chance = X / Y. "
+        f"split seeds {', '.join(map(str, info['seeds']))} ({_query_text(info)}). Each query ranks a drawn "
+        f"catalogue of Y cases holding exactly X of its class; precision@X = share of the top X with the query's class, chance = X / Y. "
         f"Values: mean [min, max] over the seeds of the per-seed mean over queries.",
         "",
         f"nDCG relevance: {info['relevance']}; gain 2^rel - 1, discount log2(i + 1).",
         "",
-        "| method | setting | precision | chance | paper | nDCG |",
-        "|---|---|---|---|---|---|",
+        f"precision (positive queries): the same over the {info['finding']}-positive queries only.",
+        "",
+        "| method | setting | precision | precision (positive queries) | chance | paper | nDCG |",
+        "|---|---|---|---|---|---|---|",
     ]
     for method in methods:
         for i, setting in enumerate(SETTINGS):
             paper = PAPER_PRECISION.get(method)
             lines.append(
                 f"| {method} | {setting} | {_fmt(_lookup(summary, method, setting, 'precision'))} | "
+                f"{_fmt(_lookup(summary, method, setting, 'precision_pos'))} | "
                 f"{chance_level(setting):.2f} | {f'{paper[i]:.2f}' if paper else '-'} | "
                 f"{_fmt(_lookup(summary, method, setting, 'ndcg'))} |"
             )
@@ -334,6 +349,17 @@ def summary_body(summary: pd.DataFrame, info: dict[str, Any]) -> str:
     if info.get("figure"):
         lines += [f"![query and top-4 per method]({info['figure']})", ""]
     return "\n".join(lines)
+
+
+def _query_text(info: dict[str, Any]) -> str:
+    """Who the queries are: a seed-drawn share of the patients, or a fixed held-out set."""
+    fixed = info.get("fixed_queries")
+    if fixed:
+        return (f"queries: the {fixed['images']} images ({fixed['positives']} positive) of {fixed['patients']} "
+                f"held-out patients, every seed; catalogue pool: the other patients' images; the seeds draw the "
+                f"catalogues")
+    return (f"patient-level, stratified; {info['test_fraction']:.0%} of patients are queries, the rest the "
+            f"catalogue pool")
 
 
 WORKED_EXAMPLE = np.array([3, 2, 4, 1, 6, 5, 8, 7, 10, 9])
@@ -387,8 +413,12 @@ def evaluate_retrieval(
     seeds: Sequence[int] = SEEDS,
     test_fraction: float = 0.2,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    query_patients: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """Run the protocol for ``methods`` and write ``summary.csv``, ``summary.md``, ``examples.png``, ``summary.json``."""
+    """Run the protocol for ``methods`` and write ``summary.csv``, ``summary.md``, ``examples.png``, ``summary.json``.
+
+    ``query_patients``: only these patients' images are queries (see :func:`split_queries`).
+    """
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError("the query fraction must be between 0 and 1")
     data = prepare(dataset, finding, pre)
@@ -398,16 +428,21 @@ def evaluate_retrieval(
     for name, method in methods.items():
         log(f"similarities: {name} over {len(data.images)} images")
         sims[name] = similarity_matrix(method, data.images)
-    per_seed = [score_seed(data, sims, seed, test_fraction) for seed in seeds]
+    per_seed = [score_seed(data, sims, seed, test_fraction, query_patients) for seed in seeds]
     expert = expert_scores(data, sims, read_expert_ranking(expert_csv)) if expert_csv else None
     summary = summarise(per_seed, expert)
     if summary.empty:
         raise DataFormatError("too few images of each class to draw the catalogues (need 11 of one, 19 of the other)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pool, queries = split_queries(data, seeds[0], test_fraction)
+    pool, queries = split_queries(data, seeds[0], test_fraction, query_patients)
+    if len(queries) == 0:
+        raise DataFormatError("no query image: none of the query patients has a readable, labelled image")
     plot_examples(data, sims, pool, _example_queries(data, queries), out / "examples.png")
-    info = _report_info(data, seeds, test_fraction, expert is not None and bool(expert.values), pool)
+    info = _report_info(data, seeds, test_fraction, expert is not None and bool(expert.values), pool, queries)
+    if query_patients is not None:
+        info["fixed_queries"] = {"images": int(len(queries)), "positives": int(data.classes[queries].sum()),
+                                 "patients": int(data.meta["patient_id"].iloc[queries].nunique())}
     summary.to_csv(out / "summary.csv", index=False, float_format="%.4f")
     (out / "summary.md").write_text(markdown_summary(summary, {**info, "figure": "examples.png"}))
     (out / "summary.json").write_text(json.dumps({**info, "rows": summary.to_dict("records")}, indent=2,
@@ -416,8 +451,9 @@ def evaluate_retrieval(
 
 
 def _report_info(data: RetrievalData, seeds: Sequence[int], test_fraction: float, expert: bool,
-                 pool: np.ndarray) -> dict[str, Any]:
+                 pool: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
     share = float(np.mean(data.classes[pool]))
+    query_share = float(np.mean(data.classes[queries]))
     return {
         "command": " ".join(sys.argv),
         "finding": data.finding,
@@ -428,7 +464,7 @@ def _report_info(data: RetrievalData, seeds: Sequence[int], test_fraction: float
         "test_fraction": test_fraction,
         "relevance": ("expert ranking (1 + 0.5 (n - rank)) for the expert table; label agreement (1 same class, "
                       "0 not) for the settings") if expert else "label agreement (1 same class, 0 not)",
-        "chance_whole": share * share + (1 - share) * (1 - share),
+        "chance_whole": query_share * share + (1 - query_share) * (1 - share),
         "chance": {s: chance_level(s) for s in SETTINGS},
         "paper_precision": PAPER_PRECISION,
     }

@@ -43,7 +43,14 @@ from chestxai.errors import ConfigError, DataFormatError
 from chestxai.retrieval.embedders import Embedder, SSIMScorer
 
 DB_NAME = "catalogue.sqlite"
-INDEX_TYPES = ("flat", "hnsw", "ivfpq")
+INDEX_TYPES = ("flat", "ivfflat", "ivfsq8", "hnsw", "ivfpq")
+IVF_TYPES = ("ivfflat", "ivfsq8", "ivfpq")
+# Share of an IVF's lists one query scans, and the fewest. Measured (benchmarks/results/retrieval_speed.md, 1 core):
+# on 1M 1024-d vectors drawn like the real embeddings (their mean and covariance), 1024 lists, nprobe 16 gave
+# recall@10 0.997 at 4.3 ms p50 (ivfflat) and 0.972 at 2.1 ms (ivfsq8); nprobe 8 left ivfsq8 below 0.95. At 100k
+# (256 lists) 8 probes gave 0.98.
+IVF_NPROBE_SHARE = 1 / 64
+IVF_MIN_NPROBE = 8
 THUMB_SIZE = 128
 THUMB_PRE = Preprocess(THUMB_SIZE)
 SCHEMA_VERSION = 1
@@ -131,13 +138,27 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
-def index_params(index_type: str, dim: int, n_train: int) -> dict[str, int]:
-    """Parameters of a new index: HNSW's graph degree and search breadth, IVF-PQ's lists, sub-quantisers, probes.
+def ivf_lists(n_train: int) -> int:
+    """Lists of an IVF-Flat/SQ8 index trained on ``n_train`` vectors: ~sqrt(n) (a power of two), as measured at 1M,
+    but at most one per 39 training vectors (k-means needs them); a tiny first batch gives one list (= exact)."""
+    wanted = 2 ** round(math.log2(math.sqrt(max(n_train, 1))))
+    return max(1, min(wanted, n_train // 39))
 
-    IVF-PQ is trained on the first batch of vectors, so it needs enough of them (256 per PQ codebook, ~39 per list).
+
+def index_params(index_type: str, dim: int, n_train: int) -> dict[str, int]:
+    """Parameters of a new index: HNSW's graph degree and search breadth, the IVFs' lists and probes, IVF-PQ's
+    sub-quantisers.
+
+    IVF indexes are trained on the first batch of vectors and keep those lists as the catalogue grows, so the first
+    ``index`` run should hold a representative batch; IVF-PQ needs at least 256 (one per PQ code). ``ivfflat``
+    stores the vectors as they are, ``ivfsq8`` as 8-bit scalars (a quarter of the memory to scan; the codes cap its
+    recall@10 near 0.97 at 1M, see ``benchmarks/results/retrieval_speed.md``).
     """
     if index_type == "flat":
         return {}
+    if index_type in ("ivfflat", "ivfsq8"):
+        nlist = ivf_lists(n_train)
+        return {"nlist": nlist, "nprobe": min(nlist, max(IVF_MIN_NPROBE, round(nlist * IVF_NPROBE_SHARE)))}
     if index_type == "hnsw":
         return {"M": 32, "efConstruction": 80, "efSearch": 64}
     if index_type == "ivfpq":
@@ -150,24 +171,57 @@ def index_params(index_type: str, dim: int, n_train: int) -> dict[str, int]:
 
 
 def new_index(dim: int, metric: str, index_type: str, params: dict[str, int], train: np.ndarray) -> faiss.Index:
-    """An empty FAISS index with case ids (``IndexIDMap2``) over the chosen structure; IVF-PQ is trained here."""
+    """An empty FAISS index whose labels are case ids; IVF indexes are trained here on ``train`` (the first batch).
+
+    Flat and HNSW are wrapped in ``IndexIDMap2``; IVF indexes store the case ids themselves, because an ``IndexIDMap``
+    over an IVF returns wrong ids after a removal (the map is compacted, the IVF keeps the old positions).
+    """
     mt = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+    if index_type in IVF_TYPES:
+        index = _new_ivf(dim, mt, index_type, params, np.ascontiguousarray(train, np.float32))
+        apply_search_params(index, params)
+        return index
     if index_type == "flat":
         base = faiss.IndexFlat(dim, mt)
-    elif index_type == "hnsw":
+    else:
         base = faiss.IndexHNSWFlat(dim, params["M"], mt)
         base.hnsw.efConstruction = params["efConstruction"]
-    else:
-        quantizer = faiss.IndexFlat(dim, mt)
-        base = faiss.IndexIVFPQ(quantizer, dim, params["nlist"], params["m"], params["nbits"], mt)
-        base.train(np.ascontiguousarray(train, np.float32))
-        base.own_fields = True
-        quantizer.this.disown()
     index = faiss.IndexIDMap2(base)
     index.own_fields = True
     base.this.disown()
     apply_search_params(index, params)
     return index
+
+
+def _new_ivf(dim: int, mt: int, index_type: str, params: dict[str, int], train: np.ndarray) -> faiss.IndexIVF:
+    """A trained, empty IVF-Flat / IVF-SQ8 / IVF-PQ with a flat coarse quantiser (owned by the index)."""
+    quantizer = faiss.IndexFlat(dim, mt)
+    if index_type == "ivfflat":
+        index = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], mt)
+    elif index_type == "ivfsq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, params["nlist"], faiss.ScalarQuantizer.QT_8bit, mt)
+    else:
+        index = faiss.IndexIVFPQ(quantizer, dim, params["nlist"], params["m"], params["nbits"], mt)
+    index.train(train)
+    index.own_fields = True
+    quantizer.this.disown()
+    return index
+
+
+def _unwrap_ivf(index: faiss.IndexIDMap) -> faiss.IndexIVF:
+    """The IVF inside an ``IndexIDMap`` (as ``ivfpq`` catalogues were written), relabelled with the case ids, so that
+    removals keep ids right (see :func:`new_index`)."""
+    ivf = faiss.downcast_index(index.index)
+    id_map = faiss.vector_to_array(index.id_map).astype(np.int64)
+    lists = ivf.invlists
+    for list_no in range(ivf.nlist):
+        size = lists.list_size(list_no)
+        if size:
+            labels = faiss.rev_swig_ptr(lists.get_ids(list_no), size)  # a view on the list's id array
+            labels[:] = id_map[labels]
+    index.own_fields = False
+    ivf.this.own(True)
+    return ivf
 
 
 def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
@@ -534,6 +588,8 @@ class Catalogue:
 def remove_from_index(index: faiss.Index, ids: Sequence[int], row: dict[str, Any]) -> faiss.Index:
     """``index`` without ``ids``; HNSW graphs cannot delete, so those are rebuilt from the remaining vectors."""
     wanted = np.asarray(ids, np.int64)
+    if isinstance(index, faiss.IndexIDMap) and isinstance(faiss.downcast_index(index.index), faiss.IndexIVF):
+        index = _unwrap_ivf(index)
     try:
         index.remove_ids(wanted)
         return index
