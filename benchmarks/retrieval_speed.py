@@ -293,6 +293,20 @@ def exact_truth(base: np.ndarray, queries: np.ndarray) -> tuple[faiss.Index, np.
     return flat, truth, scores[:, 0]
 
 
+def best_of_repeats_p50(index: faiss.Index, queries: np.ndarray, repeats: int = 3) -> float:
+    """p50 over queries of each query's fastest of ``repeats`` runs (ms): the scan's own cost, with less of the
+    time other processes on a shared CPU take from it than a single run shows."""
+    best = []
+    for q in queries:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            index.search(q[None], K)
+            times.append((time.perf_counter() - t0) * 1000)
+        best.append(min(times))
+    return float(np.percentile(best, 50))
+
+
 def flat_threshold_rows(base: np.ndarray, queries: np.ndarray, sizes: list[int]) -> list[dict[str, Any]]:
     """Exact search latency on prefixes of ``base`` (a scan of n vectors: the data's structure does not matter)."""
     rows = []
@@ -301,7 +315,8 @@ def flat_threshold_rows(base: np.ndarray, queries: np.ndarray, sizes: list[int])
         flat.add(base[:n])
         timed = queries[: 50 if n >= 500_000 else N_QUERIES]
         _, truth = flat.search(timed, K)
-        rows.append({"n": n, **latency_and_recall(flat, timed, truth)})
+        rows.append({"n": n, **latency_and_recall(flat, timed, truth),
+                     "best3_p50_ms": best_of_repeats_p50(flat, timed)})
         del flat
     return rows
 
@@ -501,6 +516,20 @@ def plateau_note(rows: list[dict]) -> str:
             "faster per probed list.")
 
 
+def exact_section(flat_rows: list[dict]) -> list[str]:
+    """Exact search latency by catalogue size, and the largest size served within the goal's p50."""
+    lines = ["## Exact search by catalogue size", "",
+             "`flat` (exact, the catalogue's default) scans every vector; latency by catalogue size (prefixes of one "
+             "base). Best-of-3 p50: each query run 3 times, its fastest run kept (less of the other jobs' share of "
+             "the CPU).", "", "| vectors | p50 ms | p99 ms | best-of-3 p50 ms |", "|---|---|---|---|"]
+    lines += [f"| {r['n']:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['best3_p50_ms']:.2f} |" for r in flat_rows]
+    for key, label in (("p50_ms", "p50"), ("best3_p50_ms", "best-of-3 p50")):
+        under = [r["n"] for r in flat_rows if r[key] <= GOAL_MS]
+        lines.append(f"- {label}: within {GOAL_MS:g} ms up to {max(under):,} vectors of the sizes measured."
+                     if under else f"- {label}: over {GOAL_MS:g} ms at every size measured.")
+    return lines + [""]
+
+
 def markdown(rows: list[dict], contrast: list[dict], matched: list[dict], flat_rows: list[dict],
              tp: dict[str, float] | None, sets: list[VectorSet], command: str, threads: int, wall_s: float,
              load: tuple[float, float]) -> str:
@@ -530,13 +559,7 @@ def markdown(rows: list[dict], contrast: list[dict], matched: list[dict], flat_r
     notes = [n for n in (realism_note(matched), catalogue_note(rows), plateau_note(rows)) if n]
     lines += ["Notes:", "", *notes, ""]
     if flat_rows:
-        under = [r["n"] for r in flat_rows if r["p50_ms"] <= GOAL_MS]
-        lines += ["## Exact search by catalogue size", "",
-                  "`flat` (exact, the catalogue's default) scans every vector; latency by catalogue size (prefixes "
-                  "of one base):", "", "| vectors | p50 ms | p99 ms |", "|---|---|---|"]
-        lines += [f"| {r['n']:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |" for r in flat_rows]
-        lines += ["", f"Exact search stays within {GOAL_MS:g} ms p50 up to {max(under):,} vectors of those measured."
-                  if under else f"Exact search exceeds {GOAL_MS:g} ms p50 at every size measured.", ""]
+        lines += exact_section(flat_rows)
     lines += ["## All measurements", "",
               "| set | vectors | index | setting | p50 ms | p99 ms | recall@10 | build s | bytes/vector |",
               "|---|---|---|---|---|---|---|---|---|"]

@@ -304,7 +304,7 @@ def _add_retrieval_parsers(sub) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from chestxai.retrieval.api import index_dataset, load_embedder
+    from chestxai.retrieval.api import index_advice, index_dataset, index_line, index_records, load_embedder
 
     embedder = load_embedder(args.embedder, args.model, args.igcbir_model)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -316,6 +316,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                                    args.workers, args.batch_size, args.commit_size, not args.no_progress, log)
     else:
         result = index_dataset(args.catalogue, _load_data(args), embedder, args.index_type, log=log)
+    record = next(r for r in index_records(args.catalogue) if r["name"] == embedder.name)
+    log(f"'{record['name']}' index: {index_line(record)}")
+    if advice := index_advice(record):
+        log(advice)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -340,11 +344,17 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogue_info(args: argparse.Namespace) -> int:
-    from chestxai.retrieval.api import catalogue_info
+    from chestxai.retrieval.api import catalogue_info, index_advice, index_line, index_records
 
     info = catalogue_info(args.catalogue)
-    print(json.dumps(info, indent=2) if args.json else f"{info['cases']} cases; embedders: "
-          f"{', '.join(info['embedders']) or 'none'}")
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['cases']} cases; embedders: {', '.join(info['embedders']) or 'none'}")
+    for record in index_records(args.catalogue):
+        print(f"  {record['name']}: {index_line(record)}")
+        if advice := index_advice(record):
+            print(f"  note: {advice}")
     return 0
 
 

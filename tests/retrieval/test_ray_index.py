@@ -66,11 +66,11 @@ def test_crashed_ray_run_resumes_without_duplicates(local_ray, synthetic_dir: Pa
     data = load_dataset(synthetic_dir)
     real_add, calls = Catalogue.add, []
 
-    def add_then_crash(self, items, embedder, index_type=None):
+    def add_then_crash(self, items, embedder, index_type=None, expected=None):
         if calls:
             raise RuntimeError("driver killed")
         calls.append(len(items))
-        return real_add(self, items, embedder, index_type)
+        return real_add(self, items, embedder, index_type, expected)
 
     monkeypatch.setattr(Catalogue, "add", add_then_crash)
     with pytest.raises(RuntimeError, match="driver killed"):

@@ -99,3 +99,10 @@ def test_unknown_method_in_evaluate_retrieval(small_dir: Path, tiny_checkpoint: 
                  "effusion", "--methods", "ssim,sift", "--out", str(tmp_path)]) == 2
     assert "sift" in capsys.readouterr().err
     assert np.all([not (tmp_path / "summary.csv").exists()])
+
+
+def test_catalogue_info_text_names_index_and_recall(catalogue: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["catalogue-info", "--catalogue", str(catalogue)]) == 0
+    out = capsys.readouterr().out
+    assert "40 cases; embedders: cnn" in out and "flat index" in out and "recall 1 by construction" in out

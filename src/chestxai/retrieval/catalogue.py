@@ -41,6 +41,7 @@ from chestxai.data.io import DICOM_SUFFIXES, file_sha256, read_image
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import ConfigError, DataFormatError
 from chestxai.retrieval.embedders import Embedder, SSIMScorer
+from chestxai.retrieval.recall import build_recall
 
 DB_NAME = "catalogue.sqlite"
 INDEX_TYPES = ("flat", "ivfflat", "ivfsq8", "hnsw", "ivfpq")
@@ -53,7 +54,11 @@ IVF_NPROBE_SHARE = 1 / 64
 IVF_MIN_NPROBE = 8
 THUMB_SIZE = 128
 THUMB_PRE = Preprocess(THUMB_SIZE)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: embedders.recall (the index's recall measured at its last write)
+# Exact search stays the default below this many vectors: a flat scan of 1024-d float32 vectors took p50 <= 5 ms up
+# to about 10,000 of them on this project's 2-core machine (benchmarks/results/retrieval_speed.md); past it, the
+# index command suggests an approximate index.
+FLAT_SUGGEST_ABOVE = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,7 +67,7 @@ CREATE TABLE IF NOT EXISTS cases (
     boxes TEXT NOT NULL, report TEXT NOT NULL, view TEXT NOT NULL, thumbnail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS embedders (
     name TEXT PRIMARY KEY, model_hash TEXT NOT NULL, dim INTEGER NOT NULL, metric TEXT NOT NULL,
-    index_type TEXT NOT NULL, params TEXT NOT NULL, index_file TEXT, generation INTEGER NOT NULL);
+    index_type TEXT NOT NULL, params TEXT NOT NULL, index_file TEXT, generation INTEGER NOT NULL, recall TEXT);
 CREATE TABLE IF NOT EXISTS vectors (
     embedder TEXT NOT NULL, case_id INTEGER NOT NULL REFERENCES cases(id), PRIMARY KEY (embedder, case_id));
 """
@@ -138,33 +143,51 @@ def _fsync_dir(path: Path) -> None:
         pass
 
 
-def ivf_lists(n_train: int) -> int:
-    """Lists of an IVF-Flat/SQ8 index trained on ``n_train`` vectors: ~sqrt(n) (a power of two), as measured at 1M,
-    but at most one per 39 training vectors (k-means needs them); a tiny first batch gives one list (= exact)."""
-    wanted = 2 ** round(math.log2(math.sqrt(max(n_train, 1))))
-    return max(1, min(wanted, n_train // 39))
+def ivf_lists(n_train: int, expected: int | None = None) -> int:
+    """Lists of an IVF-Flat/SQ8 index trained on ``n_train`` vectors for a catalogue expected to hold ``expected``
+    (default ``n_train``): ~sqrt(expected) (a power of two), as measured at 1M, but at most one per 39 training
+    vectors (k-means needs them); a tiny first batch gives one list (= exact)."""
+    return max(1, min(_sqrt_lists(max(expected or n_train, n_train)), n_train // 39))
 
 
-def index_params(index_type: str, dim: int, n_train: int) -> dict[str, int]:
+def _sqrt_lists(n: int) -> int:
+    """The power of two nearest sqrt(n): the IVF list count measured best at 1M (1024)."""
+    return 2 ** round(math.log2(math.sqrt(max(n, 1))))
+
+
+def training_sample_size(index_type: str | None, expected: int) -> int:
+    """How many vectors the first write of a new ``index_type`` index should hold so that its lists are trained
+    for a catalogue of ``expected`` vectors: 64 per IVF list (k-means wants 39-256), 256 per PQ code for IVF-PQ, at
+    most all of them; 0 when the type needs no training."""
+    if index_type in ("ivfflat", "ivfsq8"):
+        return min(expected, 64 * _sqrt_lists(expected))
+    if index_type == "ivfpq":
+        return min(expected, max(256 * 39, 64 * int(4 * math.sqrt(expected))))
+    return 0
+
+
+def index_params(index_type: str, dim: int, n_train: int, expected: int | None = None) -> dict[str, int]:
     """Parameters of a new index: HNSW's graph degree and search breadth, the IVFs' lists and probes, IVF-PQ's
     sub-quantisers.
 
     IVF indexes are trained on the first batch of vectors and keep those lists as the catalogue grows, so the first
-    ``index`` run should hold a representative batch; IVF-PQ needs at least 256 (one per PQ code). ``ivfflat``
+    write should hold a representative batch (``add_dataset`` and the Ray engine make it
+    :func:`training_sample_size` for the dataset's size, passed here as ``expected``); IVF-PQ needs at least 256
+    (one per PQ code). ``ivfflat``
     stores the vectors as they are, ``ivfsq8`` as 8-bit scalars (a quarter of the memory to scan; the codes cap its
     recall@10 near 0.97 at 1M, see ``benchmarks/results/retrieval_speed.md``).
     """
     if index_type == "flat":
         return {}
     if index_type in ("ivfflat", "ivfsq8"):
-        nlist = ivf_lists(n_train)
+        nlist = ivf_lists(n_train, expected)
         return {"nlist": nlist, "nprobe": min(nlist, max(IVF_MIN_NPROBE, round(nlist * IVF_NPROBE_SHARE)))}
     if index_type == "hnsw":
         return {"M": 32, "efConstruction": 80, "efSearch": 64}
     if index_type == "ivfpq":
         if n_train < 256:
             raise ConfigError(f"an ivfpq index needs at least 256 cases in the first batch, got {n_train}; use flat")
-        nlist = max(1, min(int(4 * math.sqrt(n_train)), n_train // 39))
+        nlist = max(1, min(int(4 * math.sqrt(max(expected or n_train, n_train))), n_train // 39))
         m = max(d for d in range(1, min(64, dim) + 1) if dim % d == 0)
         return {"nlist": nlist, "m": m, "nbits": 8, "nprobe": min(nlist, 16)}
     raise ConfigError(f"unknown index type {index_type!r}; use one of {', '.join(INDEX_TYPES)}")
@@ -261,9 +284,20 @@ class Catalogue:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._migrate()
         self._indexes: dict[str, tuple[int, faiss.Index]] = {}
         self._ssim_cache: tuple[tuple[int, ...], np.ndarray] | None = None
+
+    def _migrate(self) -> None:
+        """Bring a catalogue written by an older chestxai to this schema (columns are only ever added); an
+        up-to-date catalogue is not written to, so opening one to read leaves its files untouched."""
+        row = self.db.execute("SELECT value FROM info WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) >= SCHEMA_VERSION:
+            return
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(embedders)")}
+        if "recall" not in columns:
+            self.db.execute("ALTER TABLE embedders ADD COLUMN recall TEXT")
+        self.db.execute("INSERT OR REPLACE INTO info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.db.close()
@@ -280,13 +314,14 @@ class Catalogue:
         return int(self.db.execute("SELECT COUNT(*) FROM cases").fetchone()[0])
 
     def embedders(self) -> list[dict[str, Any]]:
-        """Each indexed embedder: name, model hash, dim, metric, index type and parameters, vector count."""
+        """Each indexed embedder: name, model hash, dim, metric, index type and parameters, vector count, and the
+        index's recall as measured at its last write (:mod:`chestxai.retrieval.recall`; None if never measured)."""
         rows = self.db.execute(
             "SELECT e.name, e.model_hash, e.dim, e.metric, e.index_type, e.params, "
-            "(SELECT COUNT(*) FROM vectors v WHERE v.embedder = e.name) FROM embedders e ORDER BY e.name"
+            "(SELECT COUNT(*) FROM vectors v WHERE v.embedder = e.name), e.recall FROM embedders e ORDER BY e.name"
         ).fetchall()
-        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "vectors")
-        return [dict(zip(keys, r[:5] + (json.loads(r[5]), r[6]))) for r in rows]
+        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "vectors", "recall")
+        return [dict(zip(keys, r[:5] + (json.loads(r[5]), r[6], json.loads(r[7]) if r[7] else None))) for r in rows]
 
     def info(self) -> dict[str, Any]:
         """``{"cases": n, "embedders": [names]}`` (the ``catalogue-info --json`` shape)."""
@@ -412,7 +447,8 @@ class Catalogue:
                 f"search with that model or index into a new catalogue"
             )
 
-    def _ensure_embedder(self, embedder: Embedder, index_type: str | None, n_first: int) -> dict[str, Any]:
+    def _ensure_embedder(self, embedder: Embedder, index_type: str | None, n_first: int,
+                         expected: int | None = None) -> dict[str, Any]:
         row = self._embedder_row(embedder.name)
         self._check_embedder(embedder, row)
         if row is not None:
@@ -420,9 +456,10 @@ class Catalogue:
                 raise ConfigError(f"{self.root}: the '{row['name']}' index is {row['index_type']}, not {index_type}")
             return row
         kind = index_type or "flat"
-        params = index_params(kind, embedder.dim, n_first)
+        params = index_params(kind, embedder.dim, n_first, expected)
         self.db.execute(
-            "INSERT INTO embedders VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
+            "INSERT INTO embedders (name, model_hash, dim, metric, index_type, params, index_file, generation) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
             (embedder.name, embedder.model_hash, embedder.dim, embedder.metric, kind, json.dumps(params)),
         )
         return self._embedder_row(embedder.name)  # type: ignore[return-value]
@@ -443,13 +480,17 @@ class Catalogue:
         _fsync_dir(folder)
         return final.name
 
-    def _publish(self, row: dict[str, Any], index: faiss.Index, case_ids: Sequence[int]) -> str:
-        """Write the next generation, then record it and its vector rows (committed by the caller's transaction)."""
+    def _publish(self, row: dict[str, Any], index: faiss.Index, case_ids: Sequence[int],
+                 recall: dict[str, Any] | None = None) -> str:
+        """Write the next generation, then record it, its vector rows and (when measured) its recall; committed by
+        the caller's transaction."""
         generation = row["generation"] + 1
         file_name = self._write_index(index, row["name"], generation)
         self.db.execute(
             "UPDATE embedders SET index_file = ?, generation = ? WHERE name = ?", (file_name, generation, row["name"])
         )
+        if recall is not None:
+            self.db.execute("UPDATE embedders SET recall = ? WHERE name = ?", (json.dumps(recall), row["name"]))
         self.db.executemany(
             "INSERT OR IGNORE INTO vectors VALUES (?, ?)", [(row["name"], int(i)) for i in case_ids]
         )
@@ -499,18 +540,23 @@ class Catalogue:
             positions.append(pos)
         return ids, positions, len(items) - len(ids)
 
-    def add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None = None) -> AddReport:
-        """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped."""
+    def add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None = None,
+            expected: int | None = None) -> AddReport:
+        """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped.
+
+        ``expected``: the size the catalogue is being built to (sizes a new IVF index's lists); the index's recall
+        against exhaustive search is measured on the added vectors and recorded with it.
+        """
         with self._write():
             self._sweep()
-            row = self._ensure_embedder(embedder, index_type, len(items))
+            row = self._ensure_embedder(embedder, index_type, len(items), expected)
             ids, positions, skipped = self._case_ids_for(items, embedder.name)
             if not ids:
                 return AddReport(0, skipped)
             vectors = embedder.embed([items[p].pixels for p in positions])
             index = self._load_or_new_index(row, vectors)
             index.add_with_ids(vectors, np.asarray(ids, np.int64))
-            self._publish(row, index, ids)
+            self._publish(row, index, ids, build_recall(index, row["index_type"], vectors, np.asarray(ids)))
         self._drop_superseded(row)
         return AddReport(len(ids), skipped)
 
@@ -538,14 +584,21 @@ class Catalogue:
         report = AddReport(errors={dataset.paths[i]: e for i, e in cached.errors.items()})
         rows = np.flatnonzero(cached.valid & thumbs.valid)
         boxes = _boxes_by_path(dataset)
-        for start in range(0, len(rows), chunk_size):
-            chunk = rows[start : start + chunk_size]
+        first = self.first_write_size(embedder.name, index_type, len(rows), chunk_size)
+        for start, stop in _chunks(len(rows), first, chunk_size):
             items = [_new_case(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
-                     for i in chunk]
-            report.merge(self.add(items, embedder, index_type))
+                     for i in rows[start:stop]]
+            report.merge(self.add(items, embedder, index_type, expected=len(rows)))
             if log:
-                log(f"indexed {min(start + chunk_size, len(rows))}/{len(rows)} images")
+                log(f"indexed {stop}/{len(rows)} images")
         return report
+
+    def first_write_size(self, embedder_name: str, index_type: str | None, expected: int, chunk_size: int) -> int:
+        """Cases in the first commit of a run: ``chunk_size``, or more when it creates an IVF index, whose lists
+        are trained on that first commit (:func:`training_sample_size` for the ``expected`` catalogue size)."""
+        if self._embedder_row(embedder_name) is not None:
+            return chunk_size
+        return max(chunk_size, training_sample_size(index_type, expected))
 
     def add_image(
         self,
@@ -604,6 +657,15 @@ def remove_from_index(index: faiss.Index, ids: Sequence[int], row: dict[str, Any
     return fresh
 
 
+def _chunks(n: int, first: int, size: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of a first chunk of ``first`` items, then chunks of ``size``, over ``n`` items."""
+    start = 0
+    while start < n:
+        stop = min(n, start + (first if start == 0 else size))
+        yield start, stop
+        start = stop
+
+
 def _stored_path(path: str) -> str:
     """The image path kept in the catalogue: none for DICOM (file names often carry the patient)."""
     return "" if path.lower().endswith(DICOM_SUFFIXES) else str(path)
@@ -645,4 +707,5 @@ def open_catalogue(root: str | Path, create: bool = False) -> Catalogue:
     return Catalogue(root, create=create)
 
 
-__all__ = ["AddReport", "Case", "Catalogue", "INDEX_TYPES", "NewCase", "open_catalogue"]
+__all__ = ["AddReport", "Case", "Catalogue", "FLAT_SUGGEST_ABOVE", "INDEX_TYPES", "NewCase", "open_catalogue",
+           "training_sample_size"]

@@ -196,11 +196,14 @@ def index_dataset_ray(
             skip = committed_hashes(cat, embedder.name)
             report = AddReport(skipped=0)
             writer = _Writer(cat, dataset, PrecomputedEmbedder(embedder), index_type, commit_size, report)
-            bar = tqdm(disable=not progress, unit="img", desc="index (ray)")  # images/s as it streams
+            # total = the dataset; images committed by an earlier run are dropped before decoding and never counted,
+            # so a resumed run's bar ends short of it and is closed at what was done.
+            bar = tqdm(total=len(dataset), disable=not progress, unit="img", desc="index (ray)")
             for batch in _pipeline(dataset, spec, embedder.preprocess, skip, workers, batch_size):
                 writer.take(batch)
                 bar.update(len(batch["row"]))
             writer.flush()
+            bar.total = bar.n
             bar.close()
             report.skipped += len(dataset) - writer.returned  # committed by an earlier run: dropped before decoding
             seconds = time.perf_counter() - t0
@@ -222,6 +225,8 @@ class _Writer:
         self.cat, self.dataset, self.embedder, self.index_type = cat, dataset, embedder, index_type
         self.commit_size, self.report, self.pending, self.seen, self.returned = commit_size, report, [], 0, 0
         self.boxes = _boxes_by_path(dataset)
+        # a new IVF index is trained on the first commit: make it a training sample sized for the dataset
+        self.threshold = cat.first_write_size(embedder.name, index_type, len(dataset), commit_size)
 
     def take(self, batch: dict[str, np.ndarray]) -> None:
         """Queue a streamed batch (unreadable files go to the report), committing whenever enough are pending."""
@@ -233,11 +238,11 @@ class _Writer:
                 continue
             self.seen += 1
             self.pending.append(_case(self.dataset, int(row), vector, thumb, str(digest), self.boxes))
-            if len(self.pending) >= self.commit_size:
+            if len(self.pending) >= self.threshold:
                 self.flush()
 
     def flush(self) -> None:
         """One atomic commit of the pending cases (the crash-safety unit, as in the local engine)."""
         if self.pending:
-            self.report.merge(self.cat.add(self.pending, self.embedder, self.index_type))
-            self.pending = []
+            self.report.merge(self.cat.add(self.pending, self.embedder, self.index_type, expected=len(self.dataset)))
+            self.pending, self.threshold = [], self.commit_size
