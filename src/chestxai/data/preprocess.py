@@ -7,11 +7,13 @@ resize and normalise the way training did; a mismatch here silently ruins every 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: decode-only workers never load it
+    import torch
 
 # ImageNet's channel means/stds averaged to one grey channel, so ImageNet weights see familiar statistics.
 GREY_MEAN = 0.449
@@ -38,6 +40,8 @@ class Preprocess:
 
     def normalise(self, image_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 ``[..., H, W]`` -> float32 tensor ``[..., 1, H, W]`` normalised."""
+        import torch
+
         if isinstance(image_uint8, torch.Tensor):
             t = image_uint8.to(torch.float32)
         else:  # a copy: cached arrays are read-only memory maps

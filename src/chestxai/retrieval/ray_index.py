@@ -4,7 +4,7 @@ Why Ray and not a pool of our own: an archive of millions of radiographs needs m
 and GPU scheduling, which Ray Data already does. The pipeline is
 
     driver: dataset rows (any layout ``--data`` accepts)  ->  ray.data.from_items
-    tasks:  hash the file, drop what the catalogue already holds, decode, resize (``_decode_batch``)
+    tasks:  hash the file, drop what the catalogue already holds, decode, resize (``chestxai.data.decode``)
     actors: the embedder, loaded once per actor, on a GPU when the cluster has one (``_EmbedActor``)
     driver: stream (case, vector, labels) back and commit ``commit_size`` cases per transaction with
             :meth:`Catalogue.add`, the local engine's writer
@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from chestxai.data.datasets.base import CXRDataset
-from chestxai.data.io import file_sha256, read_image
+from chestxai.data.decode import decode_batch
 from chestxai.data.preprocess import Preprocess
-from chestxai.errors import ChestXAIError, ConfigError
+from chestxai.errors import ConfigError
 from chestxai.retrieval.catalogue import (
-    AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path, thumbnail_of,
+    THUMB_PRE, AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path,
 )
 from chestxai.retrieval.embedders import Embedder
 
@@ -55,36 +55,6 @@ def committed_hashes(cat: Catalogue, embedder_name: str) -> set[str]:
         (embedder_name,),
     )
     return {r[0] for r in rows}
-
-
-def _decode_batch(batch: dict[str, np.ndarray], pre: Preprocess, skip: set[str]) -> dict[str, np.ndarray]:
-    """A Ray task: hash, drop committed files, decode and resize to the embedder's input and the thumbnail.
-
-    Unreadable files come back with ``error`` set (and empty pixels) so the driver can report them as the local
-    engine does.
-    """
-    rows, hashes, pixels, thumbs, errors = [], [], [], [], []
-    size, t = pre.image_size, thumbnail_of(np.zeros((1, 1), np.float32)).shape
-    for row, path in zip(batch["row"], batch["path"]):
-        try:
-            digest = file_sha256(str(path))
-            if digest in skip:
-                continue
-            image = read_image(str(path))
-            px, th, err = pre.resize_uint8(image), thumbnail_of(image), ""
-        except (ChestXAIError, OSError) as exc:
-            digest, px, th, err = "", np.zeros((size, size), np.uint8), np.zeros(t, np.uint8), str(exc) or "unreadable"
-        rows.append(int(row))
-        hashes.append(digest)
-        pixels.append(px)
-        thumbs.append(th)
-        errors.append(err)
-    return {
-        "row": np.asarray(rows, np.int64), "hash": np.asarray(hashes, dtype=object),
-        "pixels": np.stack(pixels) if pixels else np.zeros((0, size, size), np.uint8),
-        "thumb": np.stack(thumbs) if thumbs else np.zeros((0, *t), np.uint8),
-        "error": np.asarray(errors, dtype=object),
-    }
 
 
 class _EmbedActor:
@@ -157,7 +127,8 @@ def _pipeline(dataset: CXRDataset, spec: tuple, pre: Preprocess, skip: set[str],
     n = workers or max(1, gpus or int(resources.get("CPU", 1)))
     items = [{"row": i, "path": str(p)} for i, p in enumerate(dataset.paths)]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size + 1, 4 * n)))
-    ds = ds.map_batches(_decode_batch, fn_kwargs={"pre": pre, "skip": skip}, batch_size=batch_size,
+    ds = ds.map_batches(decode_batch, fn_kwargs={"pre": pre, "thumb": THUMB_PRE, "skip": skip},
+                        batch_size=batch_size,
                         num_cpus=0.25, batch_format="numpy")
     # CPU actors reserve half a logical CPU each so that decode tasks can still be scheduled beside them on a small
     # machine; each runs torch on one thread. On GPU nodes each actor holds one GPU.
