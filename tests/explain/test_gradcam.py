@@ -80,3 +80,26 @@ def test_known_answer_maximum_in_the_region(region_model, method: str) -> None:
     peak = np.unravel_index(np.argmax(smap), smap.shape)
     assert region_in_image(image.shape)[peak]
     assert smap[:SIZE // 2 + 4, 28:].max() < 0.05  # the bright distractor gets nothing
+
+
+def test_earlier_layer_matches_pytorch_grad_cam_on_that_layer(resnet: Classifier) -> None:
+    """``layer=`` hooks another trunk module; the map must equal the reference library's CAM on that module."""
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    x = _batch(resnet, 2)
+    layer = "6"  # torchvision layer3 (the trunk is a Sequential): 4 x 4 at 64 px, against 2 x 2 for the last block
+    with pytorch_grad_cam.GradCAM(resnet, [resnet.trunk.get_submodule(layer)]) as reference:
+        expected = reference(x, [ClassifierOutputTarget(0)] * len(x))
+    with GradCAM(resnet, layer=layer) as method:
+        got = np.stack([m.map for m in method.explain(x, "effusion")])
+        assert method.params() == {"layer": layer}
+    assert expected.max() > 0.99
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_unknown_layer_is_a_user_error(resnet: Classifier) -> None:
+    from chestxai.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no layer .layer9.*modules: 0, 1, .*6.0, "):
+        GradCAM(resnet, layer="layer9")
