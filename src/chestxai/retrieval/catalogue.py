@@ -158,8 +158,8 @@ def _sqrt_lists(n: int) -> int:
 
 def training_sample_size(index_type: str | None, expected: int) -> int:
     """How many vectors the first write of a new ``index_type`` index should hold so that its lists are trained
-    for a catalogue of ``expected`` vectors: 64 per IVF list (k-means wants 39-256), 256 per PQ code for IVF-PQ, at
-    most all of them; 0 when the type needs no training."""
+    for a catalogue of ``expected`` vectors: 64 per IVF list (k-means wants 39-256); for IVF-PQ 64 per list of its
+    4 x sqrt(n) lists but at least 39 x 256 (its 256 PQ centroids); at most all of them; 0 when no training."""
     if index_type in ("ivfflat", "ivfsq8"):
         return min(expected, 64 * _sqrt_lists(expected))
     if index_type == "ivfpq":
