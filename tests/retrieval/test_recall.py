@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from chestxai.retrieval.catalogue import Catalogue, _chunks, ivf_lists, training_sample_size
-from chestxai.retrieval.recall import build_recall, describe, exhaustive_search, recall_at_k
+from chestxai.retrieval.recall import build_recall, describe, exhaustive_search, recall_at_k, recall_due
 from test_index_types import DIM, TableEmbedder, cases, clustered
 
 
@@ -85,6 +85,28 @@ def test_catalogue_records_recall_at_each_write(index_type: str, tmp_path: Path)
     else:
         assert record["queries"] == 100 and 0.9 <= record["recall_at_k"] <= 1.0
         assert "recall@10" in describe(record)
+
+
+def test_recall_is_remeasured_only_after_ten_percent_growth(tmp_path: Path) -> None:
+    """A small add (the service's one case) must not rescan the whole index; 10% growth must."""
+    centres = np.random.default_rng(0).standard_normal((40, DIM))
+    base = clustered(1200, 1, centres / np.linalg.norm(centres, axis=1, keepdims=True))
+    table = TableEmbedder(base)
+
+    def measured_at(cat: Catalogue) -> int:
+        (row,) = cat.embedders()
+        return row["recall"]["vectors"]
+
+    with Catalogue(tmp_path / "cat") as cat:
+        cat.add(cases(range(1000)), table, index_type="ivfflat")
+        assert measured_at(cat) == 1000
+        cat.add(cases(range(1000, 1050)), table)
+        cat.add(cases(range(1050, 1099)), table)
+        assert measured_at(cat) == 1000  # 9.9% grown: the record stands
+        cat.add(cases(range(1099, 1100)), table)
+        assert measured_at(cat) == 1100
+    assert recall_due(None, "ivfflat", 5) and recall_due({"vectors": 5}, "flat", 5)
+    assert not recall_due({"vectors": 100}, "hnsw", 109) and recall_due({"vectors": 100}, "hnsw", 110)
 
 
 def test_catalogue_of_the_previous_schema_opens_and_gains_the_column(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from chestxai.data.io import DICOM_SUFFIXES, file_sha256, read_image
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import ConfigError, DataFormatError
 from chestxai.retrieval.embedders import Embedder, SSIMScorer
-from chestxai.retrieval.recall import build_recall
+from chestxai.retrieval.recall import build_recall, recall_due
 
 DB_NAME = "catalogue.sqlite"
 INDEX_TYPES = ("flat", "ivfflat", "ivfsq8", "hnsw", "ivfpq")
@@ -55,7 +55,7 @@ IVF_NPROBE_SHARE = 1 / 64
 IVF_MIN_NPROBE = 8
 THUMB_SIZE = 128
 THUMB_PRE = Preprocess(THUMB_SIZE)
-SCHEMA_VERSION = 2  # 2: embedders.recall (the index's recall measured at its last write)
+SCHEMA_VERSION = 2  # 2: embedders.recall (the index's recall at its last measurement)
 # Exact search stays the default below this many vectors: a flat scan of 1024-d float32 vectors took p50 <= 5 ms up
 # to about 10,000 of them on this project's 2-core machine (benchmarks/results/retrieval_speed.md); past it, the
 # index command suggests an approximate index.
@@ -316,7 +316,7 @@ class Catalogue:
 
     def embedders(self) -> list[dict[str, Any]]:
         """Each indexed embedder: name, model hash, dim, metric, index type and parameters, vector count, and the
-        index's recall as measured at its last write (:mod:`chestxai.retrieval.recall`; None if never measured)."""
+        index's recall as last measured (:mod:`chestxai.retrieval.recall`; None if never measured)."""
         rows = self.db.execute(
             "SELECT e.name, e.model_hash, e.dim, e.metric, e.index_type, e.params, "
             "(SELECT COUNT(*) FROM vectors v WHERE v.embedder = e.name), e.recall FROM embedders e ORDER BY e.name"
@@ -356,14 +356,15 @@ class Catalogue:
 
     def _embedder_row(self, name: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT name, model_hash, dim, metric, index_type, params, index_file, generation FROM embedders "
+            "SELECT name, model_hash, dim, metric, index_type, params, index_file, generation, recall FROM embedders "
             "WHERE name = ?", (name,)
         ).fetchone()
         if row is None:
             return None
-        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "index_file", "generation")
+        keys = ("name", "model_hash", "dim", "metric", "index_type", "params", "index_file", "generation", "recall")
         out = dict(zip(keys, row))
         out["params"] = json.loads(out["params"])
+        out["recall"] = json.loads(out["recall"]) if out["recall"] else None
         return out
 
     def index(self, name: str) -> faiss.Index:
@@ -546,7 +547,8 @@ class Catalogue:
         """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped.
 
         ``expected``: the size the catalogue is being built to (sizes a new IVF index's lists); the index's recall
-        against exhaustive search is measured on the added vectors and recorded with it.
+        against exhaustive search is measured on the added vectors and recorded with it when due (:func:`recall_due`:
+        a new index, or one grown by 10% since it was last measured).
         """
         with self._write():
             self._sweep()
@@ -557,7 +559,9 @@ class Catalogue:
             vectors = embedder.embed([items[p].pixels for p in positions])
             index = self._load_or_new_index(row, vectors)
             index.add_with_ids(vectors, np.asarray(ids, np.int64))
-            self._publish(row, index, ids, build_recall(index, row["index_type"], vectors, np.asarray(ids)))
+            due = recall_due(row["recall"], row["index_type"], int(index.ntotal))
+            recall = build_recall(index, row["index_type"], vectors, np.asarray(ids)) if due else None
+            self._publish(row, index, ids, recall)
         self._drop_superseded(row)
         return AddReport(len(ids), skipped)
 

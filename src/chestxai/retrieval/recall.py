@@ -3,7 +3,10 @@
 An approximate index (IVF, HNSW) trades recall for speed, and how much depends on the data: on uniform random vectors
 an IVF finds a few percent of the true neighbours, on real embeddings nearly all
 (``benchmarks/results/retrieval_speed.md``). So the catalogue records the recall it actually delivers on its own
-vectors, measured at every write on a sample of the vectors just added, instead of a figure from elsewhere.
+vectors, measured on a sample of the vectors just added, instead of a figure from elsewhere. It is measured when
+the index is created and again whenever it has grown by ``REMEASURE_GROWTH_PCT`` percent since the last measurement, not at
+every write: a measurement scans the whole index once per query (100 scans: seconds at a million vectors), and the
+service adds cases one at a time.
 
 The truth is an exhaustive scan of the same index's stored vectors (every IVF list probed, or HNSW's flat storage
 scanned): for ``ivfflat`` and ``hnsw`` that is exact search; for ``ivfsq8``/``ivfpq`` it is exact search over the
@@ -21,6 +24,18 @@ import numpy as np
 
 RECALL_K = 10
 RECALL_QUERIES = 100
+REMEASURE_GROWTH_PCT = 10  # re-measure once the index holds 10% more vectors than at the last measurement
+
+
+def recall_due(record: dict[str, Any] | None, index_type: str, ntotal: int) -> bool:
+    """Whether a write that leaves ``ntotal`` vectors should measure recall again (see the module docstring).
+
+    An exact index is always 'measured' (it costs nothing and keeps the vector count current); an approximate one
+    when it has no record yet (new index, or a catalogue from before recall was recorded) or has grown by 10%.
+    """
+    if index_type == "flat" or not record:
+        return True
+    return 100 * ntotal >= (100 + REMEASURE_GROWTH_PCT) * int(record.get("vectors", 0))  # integers: no 1.1*100 drift
 
 
 def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
