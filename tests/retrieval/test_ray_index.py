@@ -49,6 +49,7 @@ def test_ray_gives_the_local_catalogue(local_ray, synthetic_dir: Path, tiny_chec
     remote = _cli_index(tmp_path / "ray", synthetic_dir, tiny_checkpoint, capsys, "--engine", "ray", "--workers", "2",
                         "--batch-size", "8", "--no-progress")
     assert (remote["added"], remote["cases"]) == (local["added"], local["cases"]) and remote["cases"] > 0
+    assert 0 <= remote["startup_seconds"] <= remote["seconds"] and remote["embedding_images_per_s"] > 0
     a, b = _by_hash(tmp_path / "local"), _by_hash(tmp_path / "ray")
     assert a.keys() == b.keys()
     for h in a:
@@ -59,6 +60,7 @@ def test_ray_gives_the_local_catalogue(local_ray, synthetic_dir: Path, tiny_chec
     again = _cli_index(tmp_path / "ray", synthetic_dir, tiny_checkpoint, capsys, "--engine", "ray", "--workers", "1",
                        "--no-progress")
     assert (again["added"], again["skipped"], again["cases"]) == (0, remote["cases"], remote["cases"])
+    assert "startup_seconds" not in again  # nothing was embedded: no rate to report
 
 
 def test_crashed_ray_run_resumes_without_duplicates(local_ray, synthetic_dir: Path, tiny_checkpoint: Path,

@@ -11,7 +11,9 @@ and GPU scheduling, which Ray Data already does. The pipeline is
 
 so the guarantees are the local ones: every commit is atomic (new index generation, then the rows that point at it),
 adding is idempotent by content hash, and a re-run after a crash skips what was committed (before decoding it).
-The driver is the only writer; the vectors reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which
+Each batch records when it entered and left an actor, so the result separates the run's fixed start-up
+(``startup_seconds``: Ray Data, worker boot, torch import, model load) from the pool's rate once it embeds
+(``embedding_images_per_s``), the figure an archive of millions sees. The driver is the only writer; the vectors reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which
 carries the real embedder's identity (name, model hash, dim, metric) so the two engines' catalogues are one format.
 """
 
@@ -72,12 +74,16 @@ class _EmbedActor:
             self.embedder.model.to(self.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Vectors for the readable rows, and when this batch entered and left the actor (wall clock, so the
+        driver can tell the pool's start-up from its embedding rate)."""
+        started = time.time()
         ok = np.asarray([e == "" for e in batch["error"]], bool)
         vectors = np.zeros((len(ok), self.embedder.dim), np.float32)
         if ok.any():
             vectors[ok] = self._embed(list(batch["pixels"][ok]))
         out = {k: v for k, v in batch.items() if k != "pixels"}
         out["vector"] = vectors
+        out["embed_start"], out["embed_end"] = np.full(len(ok), started), np.full(len(ok), time.time())
         return out
 
     def _embed(self, pixels: list[np.ndarray]) -> np.ndarray:
@@ -163,7 +169,7 @@ def index_dataset_ray(
     from tqdm import tqdm
 
     started = _connect(address)
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     try:
         with Catalogue(catalogue) as cat:
             skip = committed_hashes(cat, embedder.name)
@@ -180,9 +186,12 @@ def index_dataset_ray(
             bar.close()
             report.skipped += len(dataset) - writer.returned  # committed by an earlier run: dropped before decoding
             seconds = time.perf_counter() - t0
+            timing = writer.timing(wall0)
             if log:
-                log(f"indexed {writer.seen} new image(s) in {seconds:.1f}s ({writer.seen / max(seconds, 1e-9):.1f}/s)")
-            return {**report.to_json(), "cases": len(cat), "engine": "ray", "seconds": round(seconds, 3)}
+                log(f"indexed {writer.seen} new image(s) in {seconds:.1f}s ({writer.seen / max(seconds, 1e-9):.1f}/s)"
+                    + (f"; the actor pool started embedding after {timing['startup_seconds']:.1f}s and then embedded "
+                       f"{timing['embedding_images_per_s']:.1f} images/s" if timing else ""))
+            return {**report.to_json(), "cases": len(cat), "engine": "ray", "seconds": round(seconds, 3), **timing}
     finally:
         if started:
             import ray
@@ -197,6 +206,7 @@ class _Writer:
                  commit_size: int, report: AddReport) -> None:
         self.cat, self.dataset, self.embedder, self.index_type = cat, dataset, embedder, index_type
         self.commit_size, self.report, self.pending, self.seen, self.returned = commit_size, report, [], 0, 0
+        self.embed_start, self.embed_end = float("inf"), float("-inf")
         self.boxes = _boxes_by_path(dataset)
         # a new IVF index is trained on the first commit: make it a training sample sized for the dataset
         self.threshold = cat.first_write_size(embedder.name, index_type, len(dataset), commit_size)
@@ -204,6 +214,9 @@ class _Writer:
     def take(self, batch: dict[str, np.ndarray]) -> None:
         """Queue a streamed batch (unreadable files go to the report), committing whenever enough are pending."""
         self.returned += len(batch["row"])
+        if len(batch["row"]):
+            self.embed_start = min(self.embed_start, float(np.min(batch["embed_start"])))
+            self.embed_end = max(self.embed_end, float(np.max(batch["embed_end"])))
         for row, digest, thumb, err, vector in zip(batch["row"], batch["hash"], batch["thumb"], batch["error"],
                                                    batch["vector"]):
             if err:
@@ -213,6 +226,16 @@ class _Writer:
             self.pending.append(_case(self.dataset, int(row), vector, thumb, str(digest), self.boxes))
             if len(self.pending) >= self.threshold:
                 self.flush()
+
+    def timing(self, wall0: float) -> dict[str, float]:
+        """Seconds from the run's start until the first batch entered an actor (Ray Data's and the actors'
+        start-up: a fixed cost per run), and the images/s from then until the last batch left an actor (what an
+        archive of millions sees). Empty when nothing was embedded. Actor wall clocks: on a multi-node cluster
+        their skew is in these numbers."""
+        if self.embed_end <= self.embed_start:
+            return {}
+        return {"startup_seconds": round(self.embed_start - wall0, 3),
+                "embedding_images_per_s": round(self.returned / (self.embed_end - self.embed_start), 2)}
 
     def flush(self) -> None:
         """One atomic commit of the pending cases (the crash-safety unit, as in the local engine)."""
