@@ -50,6 +50,15 @@ def test_overlay_writes_a_png_with_a_legend(tmp_path) -> None:
     assert width > height and hidden != data  # the colour bar widens it; a negative call is drawn without a map
 
 
+def test_a_flat_map_is_named_not_drawn_silently() -> None:
+    """An all-zero map is a real answer (no positive evidence); a reader must be told, not shown a blank heatmap."""
+    flat, varied = _smap(np.zeros((20, 20))), _smap(np.eye(20))
+    assert "found nothing in this image that raises p(effusion)" in flat.note
+    assert varied.note is None
+    image = np.random.default_rng(0).random((20, 20)).astype(np.float32)
+    assert overlay(image, flat) != overlay(image, _smap(np.zeros((20, 20)) + 1e-6 * np.eye(20)))  # titled apart
+
+
 def test_panel_has_one_column_per_method_plus_two() -> None:
     image = np.random.default_rng(0).random((50, 50)).astype(np.float32)
     maps = [_smap(np.random.default_rng(i).random((50, 50)), method=f"m{i}") for i in range(3)]

@@ -67,6 +67,7 @@ def test_analyze_returns_probabilities_maps_boxes_and_similar_cases(client: Test
         box = expl["box"]
         assert box is None or (0 <= box["x"] < 100 and 0 <= box["y"] < 120 and box["x"] + box["w"] <= 100
                                and box["y"] + box["h"] <= 120)
+        assert expl["note"] is None or (box is None and "map is flat" in expl["note"])
         _assert_png(client.get(expl["heatmap_url"]))
         _assert_png(client.get(expl["overlay_url"]))
     _assert_png(client.get(body["image"]["url"]))

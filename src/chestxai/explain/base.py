@@ -40,6 +40,20 @@ class SaliencyMap:
     def shape(self) -> tuple[int, int]:
         return self.map.shape  # type: ignore[return-value]
 
+    @property
+    def note(self) -> str | None:
+        """What a reader must be told about a flat map, or None.
+
+        A map with no variation (normalised to all zero) is a real answer, not a failure: the method found nothing
+        in this image that raises the finding's score (Grad-CAM's last layer does this on most images the model
+        calls negative). Drawn silently it looks like a blank heatmap without a box, so every output names it.
+        """
+        values = self.map
+        if values.size and float(values.max()) - float(values.min()) > 1e-8:
+            return None
+        return (f"{self.method} found nothing in this image that raises p({self.target}): the map is flat (all "
+                "zero), so there is no heatmap and no box")
+
 
 class Attribution(NamedTuple):
     """What a subclass returns for one batch: raw non-normalised maps ``[n, h, w]`` (any resolution), the logits if

@@ -70,7 +70,7 @@ def _draw_map(ax, image: np.ndarray, smap: SaliencyMap, threshold: float, positi
         return None
     heat = ax.imshow(smap.map, cmap=CMAP, vmin=0.0, vmax=1.0, alpha=alpha)
     _draw_box(ax, to_box(smap, threshold), "#ffffff")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title + ("\nno positive evidence: map all zero" if smap.note else ""), fontsize=8)
     return heat
 
 

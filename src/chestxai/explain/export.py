@@ -1,7 +1,7 @@
 """Write explanations to disk, the layout ``chestxai explain`` promises (the CLI stays a thin wrapper):
 
 ``OUT/<image stem>/<method>.png`` (overlay), ``<method>.npy`` (the raw map, float32, the image's height x width, in
-[0, 1]), ``<method>.json`` (probability, box, method parameters, the command) and ``panel.png`` (original | boxes |
+[0, 1]), ``<method>.json`` (probability, box, method parameters, a note when the map is flat, the command) and ``panel.png`` (original | boxes |
 each method). Each method is built once and explains all readable images in batches.
 """
 
@@ -49,7 +49,7 @@ def map_record(smap: SaliencyMap, image: str, threshold: float, command: str | N
         "image": image, "method": smap.method, "finding": smap.target, "probability": smap.probability,
         "box": list(box) if box else None, "box_format": "x, y, width, height in image pixels",
         "box_threshold": threshold, "height": int(smap.map.shape[0]), "width": int(smap.map.shape[1]),
-        "params": smap.params, "extras": smap.extras, "command": command,
+        "params": smap.params, "extras": smap.extras, "note": smap.note, "command": command,
     }
 
 
@@ -95,6 +95,8 @@ def explain_files(
             record = map_record(smap, name, threshold, command)
             write_map(folder, images[name], smap, record, positive_only)
             summary["images"][name][method] = {"probability": smap.probability, "box": record["box"]}
+            if smap.note:
+                summary["images"][name][method]["note"] = smap.note
         panel(images[name], list(results[name].values()), folder / "panel.png", threshold=threshold,
               positive_only=positive_only, title=f"{Path(name).name}: {finding}")
     return summary

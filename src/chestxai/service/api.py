@@ -119,6 +119,7 @@ def analysis_json(result: Analysis) -> dict[str, Any]:
             "finding": expl.finding, "probability": round(expl.probability, 6),
             "positive": expl.probability >= result.thresholds[expl.finding], "box": box,
             "heatmap_url": f"{base}/heatmap/{method}", "overlay_url": f"{base}/overlay/{method}",
+            "note": expl.saliency_map().note,
         }
     return {
         "id": result.id,

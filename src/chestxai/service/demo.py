@@ -29,7 +29,8 @@ def run_demo(analyzer: Analyzer, image: str | Path, out_dir: str | Path, methods
     for method, expl in result.explanations.items():
         png = out / f"overlay_{method}.png"
         png.write_bytes(analyzer.overlay_png(result.id, method))
-        explanations[method] = {"finding": expl.finding, "box": _box(expl.box), "overlay": str(png)}
+        explanations[method] = {"finding": expl.finding, "box": _box(expl.box), "overlay": str(png),
+                                "note": expl.saliency_map().note}
     first = next(iter(result.explanations), "gradcam")
     similar = []
     for case, score in result.similar:
@@ -60,6 +61,8 @@ def summary_text(record: dict[str, Any]) -> str:
         box = e["box"]
         where = "no region above the saliency threshold" if box is None else (
             f"box x={box['x']:.0f} y={box['y']:.0f} w={box['w']:.0f} h={box['h']:.0f} px")
+        if e.get("note"):
+            where = "flat map: no positive evidence, no box"
         lines.append(f"  {method:<17} {where}  -> {e['overlay']}")
     if record["similar"]:
         lines.append("similar cases (best first):")

@@ -153,7 +153,8 @@ function showMethod() {
   placeBox(shown ? ex.box : null, result.image);
   $("overlay-link").href = ex.overlay_url;
   $("caption").textContent = `${NAMES[method] || method} for ${ex.finding}, p = ${fmt(ex.probability)}` +
-    (ex.box && shown ? "; the box frames the strongest region (saliency ≥ 0.5)." : ".");
+    (ex.box && shown ? "; the box frames the strongest region (saliency ≥ 0.5)." : ".") +
+    (ex.note && shown ? ` Note: ${ex.note}.` : "");
 }
 
 function placeBox(box, image) {
