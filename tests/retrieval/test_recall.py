@@ -69,7 +69,7 @@ def test_build_recall_matches_an_independent_count() -> None:
 
 
 @pytest.mark.parametrize("index_type", ["flat", "ivfflat", "hnsw"])
-def test_catalogue_records_recall_at_each_write(index_type: str, tmp_path: Path) -> None:
+def test_catalogue_records_recall_when_the_index_is_written(index_type: str, tmp_path: Path) -> None:
     centres = np.random.default_rng(0).standard_normal((40, DIM))
     base = clustered(1500, 1, centres / np.linalg.norm(centres, axis=1, keepdims=True))
     table = TableEmbedder(base)
