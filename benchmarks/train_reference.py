@@ -51,10 +51,30 @@ def loading_throughput(dataset, image_size: int, batch_size: int, seconds: float
     return n / (time.perf_counter() - t0)
 
 
+def with_other_findings(folder: str, extra: list[str], out_csv: Path) -> Path:
+    """A copy of ``folder``'s labels.csv with one 0/1 column per ``extra`` finding, read from its ``other_findings``
+    column (NIH's other labels, ``|``-joined), and absolute image paths, so it can be loaded from ``out_csv``."""
+    import pandas as pd
+
+    from chestxai.data.findings import canonical_finding
+
+    table = pd.read_csv(Path(folder) / "labels.csv")
+    named = table["other_findings"].fillna("").map(lambda v: {canonical_finding(x) for x in str(v).split("|") if x})
+    for finding in extra:
+        table[finding] = named.map(lambda names, f=canonical_finding(finding): int(f in names))
+    table["image"] = [str((Path(folder) / p).resolve()) for p in table["image"]]
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_csv, index=False)
+    return out_csv
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--findings", default="effusion,pneumonia,normal")
+    ap.add_argument("--extra-findings", default="",
+                    help="NIH labels from labels.csv's other_findings column trained as extra outputs (e.g. "
+                         "infiltration,atelectasis); the dev/test split stays stratified on --findings alone")
     ap.add_argument("--arch", default="densenet121")
     ap.add_argument("--image-size", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=25)
@@ -69,13 +89,16 @@ def main() -> None:
     args = ap.parse_args()
 
     findings = args.findings.split(",")
-    data = load_dataset(args.data, findings=findings)
+    extra = [f for f in args.extra_findings.split(",") if f]
+    source = with_other_findings(args.data, extra, Path(args.out) / "labels_with_extra.csv") if extra else args.data
+    data = load_dataset(source, findings=findings + extra)
+    # stratified on the main findings only: the same test patients as a run without extra outputs
     parts = patient_split(data.meta, (1 - args.test_fraction, 0.0, args.test_fraction), seed=args.seed,
-                          labels=data.labels)
+                          labels=data.labels[:, : len(findings)])
     dev, test = data.subset(parts["train"]), data.subset(parts["test"])
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
-    config = TrainConfig(findings, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
+    config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight,
                          init=args.init)
     t0 = time.perf_counter()
@@ -102,7 +125,7 @@ def main() -> None:
         "",
         "| finding | val AUC |",
         "|---|---|",
-        *[f"| {f} | {best['val_auc'][f]:.3f} |" for f in findings],
+        *[f"| {f} | {best['val_auc'][f]:.3f} |" for f in findings + extra],
         "",
         "## Test (held-out patients, 95% bootstrap CI)",
         "",
