@@ -47,7 +47,8 @@ def test_cli_writes_overlay_map_json_and_panel(tmp_path, checkpoint, capsys) -> 
             assert 0.0 < record["probability"] < 1.0 and "params" in record and "box" in record
             assert record["command"].startswith("chestxai ")
             flat = bool(values.max() - values.min() <= 1e-8)
-            assert (record["note"] is not None) == flat and ("note" in printed[a if stem == "case_a" else b][method]) == flat
+            summary = printed[a if stem == "case_a" else b][method]
+            assert (record["note"] is not None) == flat and ("note" in summary) == flat
             Image.open(out / stem / f"{method}.png").verify()
         Image.open(out / stem / "panel.png").verify()
     assert json.loads((out / "case_a" / "silhouette.json").read_text())["box"] is not None

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from chestxai.errors import ConfigError
+from chestxai.explain.base import FLAT_SPAN
 
 
 def _quantus():
@@ -145,7 +146,7 @@ def sparseness(maps: np.ndarray) -> np.ndarray:
 def degenerate(maps: np.ndarray) -> np.ndarray:
     """True for maps that are constant (incl. all zero): counted and reported, never silently scored."""
     flat = np.asarray(maps).reshape(len(maps), -1)
-    return (flat.max(axis=1) - flat.min(axis=1)) <= 1e-8
+    return (flat.max(axis=1) - flat.min(axis=1)) <= FLAT_SPAN  # vectorised is_flat
 
 
 class TargetProbability(nn.Module):

@@ -48,11 +48,19 @@ class SaliencyMap:
         in this image that raises the finding's score (Grad-CAM's last layer does this on most images the model
         calls negative). Drawn silently it looks like a blank heatmap without a box, so every output names it.
         """
-        values = self.map
-        if values.size and float(values.max()) - float(values.min()) > 1e-8:
+        if not is_flat(self.map):
             return None
         return (f"{self.method} found nothing in this image that raises p({self.target}): the map is flat (all "
                 "zero), so there is no heatmap and no box")
+
+
+FLAT_SPAN = 1e-8  # a map whose values span no more than this is flat: no maximum to point at, no region to box
+
+
+def is_flat(values: np.ndarray) -> bool:
+    """Whether a map is constant (incl. all zero): the one rule the outputs' notes and the evaluation's counts share."""
+    values = np.asarray(values)
+    return not values.size or float(values.max()) - float(values.min()) <= FLAT_SPAN
 
 
 class Attribution(NamedTuple):

@@ -1,8 +1,8 @@
 """Write explanations to disk, the layout ``chestxai explain`` promises (the CLI stays a thin wrapper):
 
 ``OUT/<image stem>/<method>.png`` (overlay), ``<method>.npy`` (the raw map, float32, the image's height x width, in
-[0, 1]), ``<method>.json`` (probability, box, method parameters, a note when the map is flat, the command) and ``panel.png`` (original | boxes |
-each method). Each method is built once and explains all readable images in batches.
+[0, 1]), ``<method>.json`` (probability, box, method parameters, a note when the map is flat, the command) and
+``panel.png`` (original | boxes | each method). Each method is built once and explains all readable images in batches.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def explain_files(
             record = map_record(smap, name, threshold, command)
             write_map(folder, images[name], smap, record, positive_only)
             summary["images"][name][method] = {"probability": smap.probability, "box": record["box"]}
-            if smap.note:
-                summary["images"][name][method]["note"] = smap.note
+            if record["note"]:
+                summary["images"][name][method]["note"] = record["note"]
         panel(images[name], list(results[name].values()), folder / "panel.png", threshold=threshold,
               positive_only=positive_only, title=f"{Path(name).name}: {finding}")
     return summary

@@ -49,8 +49,7 @@ IVF_TYPES = ("ivfflat", "ivfsq8", "ivfpq")
 # Share of an IVF's lists one query scans, and the fewest. Measured (benchmarks/results/retrieval_speed.md, 1 core):
 # on 1M 1024-d vectors drawn like the real embeddings (their mean and covariance), 1024 lists, nprobe 16 gave
 # recall@10 0.997 at 4.3 ms p50 (ivfflat; 5.7 ms in a rerun) and 0.972 at 2.1 ms (ivfsq8; 0.969 at 3.8 ms in the
-# rerun); nprobe 8 left ivfsq8 below 0.95. At 100k
-# (256 lists) 8 probes gave 0.98.
+# rerun); nprobe 8 left ivfsq8 below 0.95. At 100k (256 lists) 8 probes gave 0.98.
 IVF_NPROBE_SHARE = 1 / 64
 IVF_MIN_NPROBE = 8
 THUMB_SIZE = 128

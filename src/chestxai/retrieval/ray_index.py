@@ -13,8 +13,9 @@ so the guarantees are the local ones: every commit is atomic (new index generati
 adding is idempotent by content hash, and a re-run after a crash skips what was committed (before decoding it).
 Each batch records when it entered and left an actor, so the result separates the run's fixed start-up
 (``startup_seconds``: Ray Data, worker boot, torch import, model load) from the pool's rate once it embeds
-(``embedding_images_per_s``), the figure an archive of millions sees. The driver is the only writer; the vectors reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which
-carries the real embedder's identity (name, model hash, dim, metric) so the two engines' catalogues are one format.
+(``embedding_images_per_s``), the figure an archive of millions sees. The driver is the only writer; the vectors
+reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which carries the real embedder's identity
+(name, model hash, dim, metric) so the two engines' catalogues are one format.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ An approximate index (IVF, HNSW) trades recall for speed, and how much depends o
 an IVF finds a few percent of the true neighbours, on real embeddings nearly all
 (``benchmarks/results/retrieval_speed.md``). So the catalogue records the recall it actually delivers on its own
 vectors, measured on a sample of the vectors just added, instead of a figure from elsewhere. It is measured when
-the index is created and again whenever it has grown by ``REMEASURE_GROWTH_PCT`` percent since the last measurement, not at
-every write: a measurement scans the whole index once per query (100 scans: seconds at a million vectors), and the
-service adds cases one at a time.
+the index is created and again whenever it has grown by ``REMEASURE_GROWTH_PCT`` percent since the last
+measurement, not at every write: a measurement scans the whole index once per query (100 scans: seconds at a
+million vectors), and the service adds cases one at a time.
 
 The truth is an exhaustive scan of the same index's stored vectors (every IVF list probed, or HNSW's flat storage
 scanned): for ``ivfflat`` and ``hnsw`` that is exact search; for ``ivfsq8``/``ivfpq`` it is exact search over the

@@ -59,10 +59,12 @@ def summary_text(record: dict[str, Any]) -> str:
     lines.append(f"evidence for {record['finding']}:")
     for method, e in record["explanations"].items():
         box = e["box"]
-        where = "no region above the saliency threshold" if box is None else (
-            f"box x={box['x']:.0f} y={box['y']:.0f} w={box['w']:.0f} h={box['h']:.0f} px")
         if e.get("note"):
             where = "flat map: no positive evidence, no box"
+        elif box is None:
+            where = "no region above the saliency threshold"
+        else:
+            where = f"box x={box['x']:.0f} y={box['y']:.0f} w={box['w']:.0f} h={box['h']:.0f} px"
         lines.append(f"  {method:<17} {where}  -> {e['overlay']}")
     if record["similar"]:
         lines.append("similar cases (best first):")
