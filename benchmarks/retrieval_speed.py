@@ -411,7 +411,8 @@ def throughput(model_name: str, data_dir: str, log: Log) -> tuple[dict[str, floa
     from chestxai.data.cache import cache_images
     from chestxai.data.datasets import load_dataset
     from chestxai.retrieval.catalogue import THUMB_PRE, Catalogue
-    from chestxai.retrieval.embedders import CNNEmbedder, l2_normalise, penultimate_features
+    from chestxai.retrieval.embedders import CNNEmbedder, penultimate_features
+    from chestxai.retrieval.vectors import l2_normalise
 
     model = load_model(model_name)
     data = load_dataset(data_dir)

@@ -31,6 +31,7 @@ from scipy.ndimage import uniform_filter
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import ConfigError
 from chestxai.models.classifier import Classifier
+from chestxai.retrieval.vectors import l2_normalise, to_model_input
 
 METRICS = ("ip", "l2")
 # A saliency function: (classifier, its preprocessed input [N, 1, S, S]) -> N maps H x W in [0, 1].
@@ -44,23 +45,6 @@ def model_fingerprint(model: torch.nn.Module) -> str:
         digest.update(key.encode())
         digest.update(value.detach().to(torch.float32).contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def to_model_input(images: Sequence[np.ndarray], pre: Preprocess) -> torch.Tensor:
-    """Decoded float images or pre-resized uint8 arrays -> normalised ``[N, 1, S, S]`` for ``pre``."""
-    size = pre.image_size
-    resized = [
-        im if (im.dtype == np.uint8 and im.shape == (size, size)) else pre.resize_uint8(np.asarray(im, np.float32))
-        for im in (np.asarray(i) for i in images)
-    ]
-    return pre.normalise(np.stack(resized))
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), so inner product = cosine similarity."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
 
 
 @torch.inference_mode()

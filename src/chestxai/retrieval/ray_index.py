@@ -5,7 +5,7 @@ and GPU scheduling, which Ray Data already does. The pipeline is
 
     driver: dataset rows (any layout ``--data`` accepts)  ->  ray.data.from_items
     tasks:  hash the file, drop what the catalogue already holds, decode, resize (``chestxai.data.decode``)
-    actors: the embedder, loaded once per actor, on a GPU when the cluster has one (``_EmbedActor``)
+    actors: the embedder, loaded once per actor, on a GPU when the cluster has one (``ray_actor.EmbedActor``)
     driver: stream (case, vector, labels) back and commit ``commit_size`` cases per transaction with
             :meth:`Catalogue.add`, the local engine's writer
 
@@ -20,21 +20,25 @@ reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which carries 
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from chestxai.data.cache import default_cache_dir
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.decode import decode_batch
-from chestxai.data.preprocess import Preprocess
 from chestxai.errors import ConfigError
 from chestxai.retrieval.catalogue import (
     THUMB_PRE, AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path,
 )
 from chestxai.retrieval.embedders import Embedder
+from chestxai.retrieval.ray_actor import EmbedActor, script_features
 
 
 class PrecomputedEmbedder:
@@ -60,46 +64,6 @@ def committed_hashes(cat: Catalogue, embedder_name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-class _EmbedActor:
-    """A Ray actor: loads the embedder once, then turns pixel batches into vectors (GPU if it was given one)."""
-
-    def __init__(self, spec: tuple[str, str | None, str | None], threads: int) -> None:
-        import torch
-
-        from chestxai.retrieval.api import load_embedder
-
-        torch.set_num_threads(max(1, threads))
-        self.embedder = load_embedder(*spec)
-        self.device = torch.device("cuda") if torch.cuda.is_available() and spec[0] == "cnn" else None
-        if self.device is not None:
-            self.embedder.model.to(self.device)
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Vectors for the readable rows, and when this batch entered and left the actor (wall clock, so the
-        driver can tell the pool's start-up from its embedding rate)."""
-        started = time.time()
-        ok = np.asarray([e == "" for e in batch["error"]], bool)
-        vectors = np.zeros((len(ok), self.embedder.dim), np.float32)
-        if ok.any():
-            vectors[ok] = self._embed(list(batch["pixels"][ok]))
-        out = {k: v for k, v in batch.items() if k != "pixels"}
-        out["vector"] = vectors
-        out["embed_start"], out["embed_end"] = np.full(len(ok), started), np.full(len(ok), time.time())
-        return out
-
-    def _embed(self, pixels: list[np.ndarray]) -> np.ndarray:
-        """The embedder's own ``embed`` on CPU (bit-for-bit the local engine); the CNN features on the GPU."""
-        if self.device is None:
-            return self.embedder.embed(pixels)
-        import torch
-
-        from chestxai.retrieval.embedders import l2_normalise, to_model_input
-
-        with torch.inference_mode():
-            x = to_model_input(pixels, self.embedder.preprocess).to(self.device)
-            return l2_normalise(self.embedder.model.features(x).float().cpu().numpy())
-
-
 def _case(dataset: CXRDataset, row: int, vector: np.ndarray, thumb: np.ndarray, digest: str,
           boxes: dict[str, list]) -> NewCase:
     """A dataset row as a new case with its precomputed vector in place of pixels (same fields as the local path)."""
@@ -122,7 +86,34 @@ def _connect(address: str | None) -> bool:
     return True
 
 
-def _pipeline(dataset: CXRDataset, spec: tuple, pre: Preprocess, skip: set[str], workers: int | None,
+def scripted_cnn(embedder: Embedder) -> bytes:
+    """The CNN embedder as TorchScript bytes for the actors, cached per model, input size and torch version.
+
+    Why a cache: tracing costs the driver ~1.6 s on 2 cores (DenseNet-121, 128 px), in the wall time of every run,
+    for a pure function of the weights; re-runs of an archive (resumes, nightly additions) reuse it. It sits beside
+    the decoded-image cache (``$CHESTXAI_CACHE``); when that cannot be written, the run goes on uncached.
+    """
+    path = (default_cache_dir() / "torchscript"
+            / f"{embedder.model_hash}-{embedder.preprocess.image_size}px-torch{torch.__version__}.pt")
+    if path.is_file():
+        return path.read_bytes()
+    scripted = script_features(embedder.model)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(scripted)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs the next run the trace
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+    return scripted
+
+
+def _pipeline(dataset: CXRDataset, embedder: Embedder, spec: tuple, skip: set[str], workers: int | None,
               batch_size: int) -> Iterator[dict[str, np.ndarray]]:
     """The Ray Data plan (lazy): rows -> decode tasks -> embedding actor pool; batches in dataset order."""
     import ray
@@ -137,11 +128,15 @@ def _pipeline(dataset: CXRDataset, spec: tuple, pre: Preprocess, skip: set[str],
     # A decode task is single-threaded CPU work and reserves one CPU: on 2 cores with two actors that leaves one
     # decode task at a time (349 images/s, ten times what the actors consume), and fewer worker processes booting at
     # the start; a quarter CPU each let four start at once and the run end ~10% later (profiled, 2026-12-01).
+    pre = embedder.preprocess
     ds = ds.map_batches(decode_batch, fn_kwargs={"pre": pre, "thumb": THUMB_PRE, "skip": skip},
                         batch_size=batch_size, num_cpus=1, batch_format="numpy")
     # CPU actors reserve half a logical CPU each so that decode tasks can still be scheduled beside them on a small
     # machine; each runs torch on one thread. On GPU nodes each actor holds one GPU.
-    ds = ds.map_batches(_EmbedActor, fn_constructor_args=(spec, 1 if not gpus else 4), batch_size=batch_size,
+    # The CNN embedder travels as TorchScript (see chestxai.retrieval.ray_actor); any other as its spec.
+    source = scripted_cnn(embedder) if embedder.name == "cnn" else spec
+    args = (source, pre, embedder.dim, 1 if not gpus else 4, embedder.batch_size)
+    ds = ds.map_batches(EmbedActor, fn_constructor_args=args, batch_size=batch_size,
                         compute=ray.data.ActorPoolStrategy(size=n), num_gpus=1 if gpus else 0,
                         num_cpus=0.5 if not gpus else 1, batch_format="numpy")
     return ds.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2)
@@ -179,7 +174,7 @@ def index_dataset_ray(
             # total = the dataset; images committed by an earlier run are dropped before decoding and never counted,
             # so a resumed run's bar ends short of it and is closed at what was done.
             bar = tqdm(total=len(dataset), disable=not progress, unit="img", desc="index (ray)")
-            for batch in _pipeline(dataset, spec, embedder.preprocess, skip, workers, batch_size):
+            for batch in _pipeline(dataset, embedder, spec, skip, workers, batch_size):
                 writer.take(batch)
                 bar.update(len(batch["row"]))
             writer.flush()
