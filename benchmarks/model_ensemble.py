@@ -1,0 +1,89 @@
+"""Small ensembles and test-time flipping of trained NIH models, on the training runs' own validation patients and
+on the held-out test patients (the split of ``benchmarks/train_reference.py``: seed 0, 20% test patients).
+
+    python benchmarks/model_ensemble.py --models nih-adult,runs/posw/model.pt
+
+Each model alone, with the horizontally flipped image averaged in, and the mean probability of all of them, both
+ways. Only models trained on the same development split with the same validation patients compare fairly here
+(``train_reference.py`` runs without ``--extra-findings``). Validation AUC chooses; test AUC is reported beside it.
+Pneumonia is judged within the source that has both classes (see ``../shared/data/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from chestxai import load_model
+from chestxai.data.datasets import load_dataset
+from chestxai.data.datasets.base import CXRDataset
+from chestxai.data.split import patient_split
+from chestxai.evaluate.classification import auc_ci
+from chestxai.evaluate.report import predict_dataset
+from chestxai.models.classifier import Classifier
+from chestxai.train.fit import split_for_training
+
+FINDINGS = ["effusion", "pneumonia", "normal"]
+
+
+def probabilities(model: Classifier, data: CXRDataset, flip: bool) -> np.ndarray:
+    """Probabilities per image; with ``flip``, the mean with those of the left-right mirrored image."""
+    plain = predict_dataset(model, data)[0]
+    if not flip:
+        return plain
+    original = model.predict_tensor
+    model.predict_tensor = lambda x, batch_size=32: original(torch.flip(x, dims=[-1]), batch_size)
+    try:
+        return (plain + predict_dataset(model, data)[0]) / 2
+    finally:
+        del model.predict_tensor
+
+
+def within_source(data: CXRDataset) -> np.ndarray:
+    """Images of the source that holds the pneumonia positives (the data README: ~69% there, under 3% in the
+    other), the confound-free pneumonia comparison, as in model_experiments.md."""
+    source, y = data.meta["source"].astype(str).to_numpy(), data.labels[:, FINDINGS.index("pneumonia")]
+    return source == max(np.unique(source), key=lambda s: y[source == s].mean())
+
+
+def row(name: str, p: dict[str, np.ndarray], parts: dict[str, CXRDataset]) -> str:
+    """One Markdown row: validation and test AUC per finding, test effusion with its bootstrap interval."""
+    cells = [name]
+    for split in ("val", "test"):
+        y, mask = parts[split].labels, within_source(parts[split])
+        cells.append(" / ".join(f"{roc_auc_score(y[:, i], p[split][:, i]):.3f}" for i in (0, 2))
+                     + f" / {roc_auc_score(y[mask, 1], p[split][mask, 1]):.3f}")
+    lo, hi = auc_ci(parts["test"].labels[:, 0], p["test"][:, 0])
+    cells.append(f"[{lo:.3f}-{hi:.3f}]")
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--models", default="nih-adult,runs/posw/model.pt", help="comma-separated names or paths")
+    args = ap.parse_args()
+    data = load_dataset(args.data, findings=FINDINGS)
+    split = patient_split(data.meta, (0.8, 0.0, 0.2), seed=0, labels=data.labels)
+    dev = data.subset(split["train"])
+    _, val_idx = split_for_training(dev, 0.15, 0)
+    parts = {"val": dev.subset(val_idx), "test": data.subset(split["test"])}
+    runs: dict[str, dict[str, np.ndarray]] = {}
+    for ref in args.models.split(","):
+        model = load_model(ref)
+        for flip in (False, True):
+            runs[ref + (" + flip" if flip else "")] = {s: probabilities(model, d, flip) for s, d in parts.items()}
+    for suffix in ("", " + flip"):
+        members = [runs[ref + suffix] for ref in args.models.split(",")]
+        runs["mean of all" + suffix] = {s: np.mean([m[s] for m in members], axis=0) for s in parts}
+    print(f"val {len(parts['val'])} / test {len(parts['test'])} images; AUC effusion / normal / pneumonia within "
+          "source\n\n| model | validation | test | test effusion 95% CI |\n|---|---|---|---|")
+    for name, p in runs.items():
+        print(row(name, p, parts))
+
+
+if __name__ == "__main__":
+    main()
