@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from chestxai import __version__
 from chestxai.data.cache import default_cache_dir
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.decode import decode_batch
@@ -87,14 +88,15 @@ def _connect(address: str | None) -> bool:
 
 
 def scripted_cnn(embedder: Embedder) -> bytes:
-    """The CNN embedder as TorchScript bytes for the actors, cached per model, input size and torch version.
+    """The CNN embedder as TorchScript bytes for the actors, cached per model, input size, chestxai and torch version
+    (a trace freezes the code of ``Classifier.features`` as well as the weights).
 
     Why a cache: tracing costs the driver ~1.6 s on 2 cores (DenseNet-121, 128 px), in the wall time of every run,
     for a pure function of the weights; re-runs of an archive (resumes, nightly additions) reuse it. It sits beside
     the decoded-image cache (``$CHESTXAI_CACHE``); when that cannot be written, the run goes on uncached.
     """
     path = (default_cache_dir() / "torchscript"
-            / f"{embedder.model_hash}-{embedder.preprocess.image_size}px-torch{torch.__version__}.pt")
+            / f"{embedder.model_hash}-{embedder.preprocess.image_size}px-chestxai{__version__}-torch{torch.__version__}.pt")
     if path.is_file():
         return path.read_bytes()
     scripted = script_features(embedder.model)
