@@ -68,10 +68,10 @@ def parallel_forward_rate(scripted: bytes, pre, pixels: np.ndarray, workers: int
     @ray.remote(num_cpus=0.5)
     class Forward:
         def __init__(self, scripted: bytes) -> None:
-            from chestxai.retrieval.ray_actor import _load
+            from chestxai.retrieval.ray_actor import load_scripted
 
             torch.set_num_threads(1)
-            self.features = _load(scripted, "cpu").features
+            self.features = load_scripted(scripted, "cpu").features
 
         def run(self, px: np.ndarray) -> float:
             return forward_rate(self.features, pre, px, 1)
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.workers.split(",")]
     rows, starts, scripts, speeds = [], [], [], []
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    from chestxai.retrieval.ray_actor import _load
+    from chestxai.retrieval.ray_actor import load_scripted
     from chestxai.retrieval.ray_index import scripted_cnn
 
     try:
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 scripted = scripted_cnn(embedder)  # once per model (cached): timed apart, every Ray run starts alike
                 scripts.append(time.perf_counter() - t0)
                 eager = forward_rate(model.features, model.preprocess, pixels, 1)
-                traced = forward_rate(_load(scripted, "cpu").features, model.preprocess, pixels, 1)
+                traced = forward_rate(load_scripted(scripted, "cpu").features, model.preprocess, pixels, 1)
                 speeds.append((eager, traced))
                 for w in workers:
                     before, started = parallel_forward_rate(scripted, model.preprocess, pixels, w)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -23,18 +24,28 @@ FORMAT = "chestxai-checkpoint"
 FORMAT_VERSION = 1
 
 
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write to a temporary file in the same folder, then rename: readers never see half a file."""
+def _atomic(path: Path, write: Callable[[str], None]) -> None:
+    """Let ``write`` fill a temporary file in the same folder, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` that readers never see half-written (a checkpoint is read while training writes the next)."""
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_write_bytes(data: bytes, path: Path) -> None:
+    """Bytes written so that readers never see half a file (model artefacts in shared caches)."""
+    _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def model_meta(model: Classifier) -> dict[str, Any]:

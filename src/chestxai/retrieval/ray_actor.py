@@ -27,7 +27,7 @@ def script_features(model: Any) -> bytes:
 
     A trace records the very aten calls of the eager model, so the vectors equal the local engine's (tested within
     1e-5). TorchScript is deprecated in favour of ``torch.export``, but loading an exported program imports the
-    compiler stack this module exists to avoid; the deprecation warning is silenced here and in :func:`_load`.
+    compiler stack this module exists to avoid; the deprecation warning is silenced here and in :func:`load_scripted`.
     """
     import torch
 
@@ -48,7 +48,7 @@ def script_features(model: Any) -> bytes:
     return buf.getvalue()
 
 
-def _load(scripted: bytes, device: Any) -> Any:
+def load_scripted(scripted: bytes, device: Any) -> Any:
     """TorchScript bytes from :func:`script_features` -> a module in eval mode on ``device``."""
     import torch
 
@@ -73,7 +73,7 @@ class EmbedActor:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model, self.embedder = None, None
         if isinstance(source, bytes):
-            self.model = _load(source, self.device)
+            self.model = load_scripted(source, self.device)
         else:
             from chestxai.retrieval.api import load_embedder
 

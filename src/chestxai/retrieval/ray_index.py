@@ -20,8 +20,6 @@ reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which carries 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from chestxai.data.cache import default_cache_dir
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.decode import decode_batch
 from chestxai.errors import ConfigError
+from chestxai.models.checkpoint import atomic_write_bytes
 from chestxai.retrieval.catalogue import (
     THUMB_PRE, AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path,
 )
@@ -95,23 +94,15 @@ def scripted_cnn(embedder: Embedder) -> bytes:
     for a pure function of the weights; re-runs of an archive (resumes, nightly additions) reuse it. It sits beside
     the decoded-image cache (``$CHESTXAI_CACHE``); when that cannot be written, the run goes on uncached.
     """
-    path = (default_cache_dir() / "torchscript"
-            / f"{embedder.model_hash}-{embedder.preprocess.image_size}px-chestxai{__version__}-torch{torch.__version__}.pt")
+    key = f"{embedder.model_hash}-{embedder.preprocess.image_size}px-chestxai{__version__}-torch{torch.__version__}"
+    path = default_cache_dir() / "torchscript" / f"{key}.pt"
     if path.is_file():
         return path.read_bytes()
     scripted = script_features(embedder.model)
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(scripted)
-        os.replace(tmp, path)
+        atomic_write_bytes(scripted, path)
     except OSError:
         pass  # a read-only cache only costs the next run the trace
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
     return scripted
 
 
