@@ -70,9 +70,9 @@ class EmbedActor:
 
         torch.set_num_threads(max(1, threads))
         self.pre, self.dim, self.batch_size = pre, dim, batch_size
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model, self.embedder = None, None
         if isinstance(source, bytes):
+            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
             self.model = load_scripted(source, self.device)
         else:
             from chestxai.retrieval.api import load_embedder
