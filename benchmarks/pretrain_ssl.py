@@ -1,0 +1,139 @@
+"""Self-supervised pretraining (SimCLR) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
+
+    nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl
+    python benchmarks/train_reference.py --epochs 25 --image-size 128 --pos-weight --init runs/ssl/ssl.pt \
+        --out runs/nih-ssl --results benchmarks/results/train_nih_ssl_init.md
+
+Why: no ImageNet weights can be downloaded here and 646 labelled adult images are few; the issue suggests learning
+features from the unlabelled images first. SimCLR (Chen et al. 2020): two augmented views of each image, a small
+projection head, and the NT-Xent loss pulling the two views together against the rest of the batch; afterwards the
+head is dropped and the trunk starts a supervised run (``copy_trunk``). Views: random resized crop (scale 0.5-1),
+rotation +-10 degrees, brightness/contrast +-0.4, blur, horizontal flip, as MoCo-CXR (Sowrirajan et al. 2021) chose
+for radiographs (no colour jitter: they are grey).
+
+Images: all of ``../shared/kermany`` and the NIH development patients of ``train_reference.py``'s split (seed 0,
+20% test patients): the test patients' images are never seen, not even unlabelled. The checkpoint is a chestxai
+checkpoint with one placeholder finding (``ssl``), so ``--init`` reads it like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def unlabelled_images(size: int, test_fraction: float, seed: int) -> np.ndarray:
+    """uint8 ``[N, size, size]``: every Kermany image and the NIH images outside ``train_reference``'s test split."""
+    from chestxai.data.cache import cache_images
+    from chestxai.data.datasets import load_dataset
+    from chestxai.data.preprocess import Preprocess
+    from chestxai.data.split import patient_split
+
+    pre = Preprocess(size)
+    nih = load_dataset(str(SHARED / "data"), findings=["effusion", "pneumonia", "normal"])
+    parts = patient_split(nih.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=nih.labels)
+    kids = load_dataset(str(SHARED / "kermany"), findings=["pneumonia"])
+    arrays = []
+    for ds in (nih.subset(parts["train"]), kids):
+        cached = cache_images(ds, pre)
+        arrays.append(np.asarray(cached.images)[cached.valid])
+    return np.concatenate(arrays)
+
+
+def view_transform(size: int) -> A.Compose:
+    """One random view of a radiograph (see the module docstring)."""
+    border = {"border_mode": cv2.BORDER_CONSTANT, "fill": 0}
+    return A.Compose([
+        A.RandomResizedCrop(size=(size, size), scale=(0.5, 1.0), ratio=(0.8, 1.25)),
+        A.HorizontalFlip(p=0.5),
+        A.Rotate(limit=10, p=0.5, **border),
+        A.RandomBrightnessContrast(brightness_limit=0.4, contrast_limit=0.4, p=0.8),
+        A.GaussianBlur(blur_limit=(3, 5), p=0.3),
+    ])
+
+
+def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's loss for ``z`` = [view 1 of the batch; view 2 of the batch]: each view's positive is its twin,
+    the other 2N-2 embeddings are its negatives (cross-entropy over cosine similarities / temperature)."""
+    z = F.normalize(z, dim=1)
+    n = z.shape[0] // 2
+    sim = z @ z.T / temperature
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(sim, target)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default="densenet121")
+    ap.add_argument("--image-size", type=int, default=96, help="SSL views' size (the trunk is size-agnostic)")
+    ap.add_argument("--batch-size", type=int, default=64, help="images per step (2 views each)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--temperature", type=float, default=0.2)
+    ap.add_argument("--minutes", type=float, default=45.0, help="stop after the step that passes this wall time")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(REPO / "runs" / "ssl"))
+    args = ap.parse_args()
+
+    from chestxai.data.preprocess import Preprocess
+    from chestxai.models.checkpoint import save_checkpoint
+    from chestxai.models.classifier import Classifier
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    images = unlabelled_images(args.image_size, 0.2, 0)
+    model = Classifier(["ssl"], arch=args.arch, preprocess=Preprocess(args.image_size))
+    proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
+    params = list(model.trunk.parameters()) + list(proj.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
+    aug = view_transform(args.image_size)
+    pre = model.preprocess
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out / "log.txt").open("a")
+    t0, step, history = time.perf_counter(), 0, []
+    print(f"{len(images)} unlabelled images at {args.image_size} px", file=log, flush=True)
+    model.train()
+    while time.perf_counter() - t0 < args.minutes * 60:
+        idx = rng.choice(len(images), args.batch_size, replace=False)
+        views = [aug(image=np.asarray(images[i]))["image"] for i in idx] + \
+                [aug(image=np.asarray(images[i]))["image"] for i in idx]
+        x = pre.normalise(np.stack(views))  # [2B, 1, S, S] float tensor
+        loss = nt_xent(proj(model.features(x)), args.temperature)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        history.append(loss.item())
+        if step % 10 == 0:
+            mins = (time.perf_counter() - t0) / 60
+            print(f"step {step} ({step * args.batch_size / len(images):.2f} epochs, {mins:.1f} min): "
+                  f"loss {np.mean(history[-10:]):.3f}", file=log, flush=True)
+        if step % 100 == 0:
+            save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": step})
+    save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": step, "ssl_loss_last10": float(np.mean(history[-10:]))})
+    summary = {"images": len(images), "steps": step, "epochs": step * args.batch_size / len(images),
+               "minutes": (time.perf_counter() - t0) / 60, "loss_first10": float(np.mean(history[:10])),
+               "loss_last10": float(np.mean(history[-10:])), "args": vars(args)}
+    (out / "ssl.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary), file=log, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
