@@ -41,9 +41,6 @@ from chestxai.retrieval.embedders import Embedder
 from chestxai.retrieval.ray_actor import EmbedActor, script_features
 
 
-MAX_BLOCKS = 10_000  # Ray Data plans and tracks every block: beyond ~10k, larger blocks cost less than more of them
-
-
 class PrecomputedEmbedder:
     """Stands in for ``embedder`` inside :meth:`Catalogue.add` when the vectors were made elsewhere (Ray actors):
     a new case's ``pixels`` is its vector, and ``embed`` only stacks them."""
@@ -111,7 +108,7 @@ def scripted_cnn(embedder: Embedder) -> bytes:
 
 def _pipeline(dataset: CXRDataset, embedder: Embedder, spec: tuple, skip: set[str], workers: int | None,
               batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """The Ray Data plan (lazy): rows -> decode -> embedding actor pool; batches in dataset order."""
+    """The Ray Data plan (lazy): rows -> decode tasks -> embedding actor pool; batches in dataset order."""
     import ray
 
     ctx = ray.data.DataContext.get_current()
@@ -124,22 +121,21 @@ def _pipeline(dataset: CXRDataset, embedder: Embedder, spec: tuple, skip: set[st
     gpus = int(resources.get("GPU", 0)) if isinstance(source, bytes) else 0
     n = workers or max(1, gpus or int(resources.get("CPU", 1)))
     items = [{"row": i, "path": str(p)} for i, p in enumerate(dataset.paths)]
-    # one block per batch (capped): a block is one actor call, so the pool's last calls end close together
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(-(-len(items) // batch_size), MAX_BLOCKS)))
-    # Decoding (hash, read, resize; ~3 ms an image on one core, a twentieth of the CNN's forward) asks for the same
-    # resources as a CPU embedding actor, which lets Ray Data fuse it into the actor: each worker is one process
-    # that decodes and embeds its batch, with no decode worker processes to boot and no decoded pixels moving
-    # between processes (measured in docs/scaling.md). On GPU
-    # nodes decoding stays in CPU tasks, so the GPU actors only embed.
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // batch_size + 1, 4 * n)))
+    # A decode task is single-threaded CPU work and reserves one CPU: on 2 cores with two actors that leaves one
+    # decode task at a time (349 images/s, ten times what the actors consume), and fewer worker processes booting at
+    # the start; a quarter CPU each let four start at once and the run end ~10% later (profiled, 2026-12-01).
+    # Decoding inside the actors (same resources, so Ray Data fuses the two steps) was measured too (2026-12-02):
+    # no faster with 2 workers on 2 cores, and slower with 1 (decoding no longer runs on the spare core).
     pre = embedder.preprocess
-    actor_cpus = 1 if gpus else 0.5  # half a CPU each: room for the driver and Ray's own actors on a small machine
     ds = ds.map_batches(decode_batch, fn_kwargs={"pre": pre, "thumb": THUMB_PRE, "skip": skip},
-                        batch_size=batch_size, num_cpus=1 if gpus else actor_cpus, batch_format="numpy")
-    # Each CPU actor runs torch on one thread; on GPU nodes each holds one GPU.
+                        batch_size=batch_size, num_cpus=1, batch_format="numpy")
+    # CPU actors reserve half a logical CPU each so that decode tasks can still be scheduled beside them on a small
+    # machine; each runs torch on one thread. On GPU nodes each actor holds one GPU.
     args = (source, pre, embedder.dim, 1 if not gpus else 4, embedder.batch_size)
     ds = ds.map_batches(EmbedActor, fn_constructor_args=args, batch_size=batch_size,
                         compute=ray.data.ActorPoolStrategy(size=n), num_gpus=1 if gpus else 0,
-                        num_cpus=actor_cpus, batch_format="numpy")
+                        num_cpus=1 if gpus else 0.5, batch_format="numpy")
     return ds.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=2)
 
 
