@@ -228,7 +228,7 @@ def report(rows, starts, args, n_images: int, n_fwd: int, load: float, dim: int,
               + ", ".join(f"{w} actor{'s' if w > 1 else ''} {s:.1f} s" for w, s in starts) + ". The last three "
               "columns are the Ray run's own report (`startup_seconds`, `embedding_images_per_s` in `chestxai index "
               "--engine ray`'s output): start-up is everything before the first batch entered an actor (Ray Data's "
-              "executor and its helper actors, each actor process booting (decoding is fused into it on CPU) and importing Ray Data and torch, then loading the "
+              "executor and its helper actors, the decode workers, each actor importing torch and loading the "
               "model's TorchScript); the rate after it is what an archive of millions of images sees, where the start-up is paid "
               "once per run and vanishes in the total. The actors get the CNN as TorchScript traced by the driver and "
               f"cached per model (`scripted_cnn`): tracing took {script_s:.1f} s (median), timed apart before the Ray runs "
