@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from chestxai.data.cache import cache_images
+from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets import load_dataset
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
 from chestxai.evaluate.classification import markdown_table
 from chestxai.evaluate.report import evaluate_model
 from chestxai.models import load_checkpoint
-from chestxai.train.augment import AUGMENTATIONS, build_augmentation
+from chestxai.train.augment import AUGMENTATIONS, build_augmentation, parse_augmentations
 from chestxai.train.fit import CachedImageDataset, TrainConfig, fit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,6 +82,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--pos-weight", action="store_true")
+    ap.add_argument("--augment", default="all", help="all, none, or a comma list (see chestxai train --help)")
+    ap.add_argument("--within-source", default="",
+                    help="findings to train only within the sources where they vary (e.g. pneumonia): their label is "
+                         "blanked on the development images of sources with under 5%% positives")
     ap.add_argument("--init", help="start the trunk from this checkpoint (e.g. the Kermany model)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--test-fraction", type=float, default=0.2)
@@ -96,11 +101,15 @@ def main() -> None:
     parts = patient_split(data.meta, (1 - args.test_fraction, 0.0, args.test_fraction), seed=args.seed,
                           labels=data.labels[:, : len(findings)])
     dev, test = data.subset(parts["train"]), data.subset(parts["test"])
+    within = [f for f in args.within_source.split(",") if f]
+    if within:  # development images only: the test patients keep every label and are judged within source
+        dev, blanked = mask_confounded(dev, within)
+        print(f"trained within source: {blanked}", file=sys.stderr)
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
     config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight,
-                         init=args.init)
+                         init=args.init, augment=parse_augmentations(args.augment))
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
     minutes = (time.perf_counter() - t0) / 60
@@ -116,8 +125,11 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/train_reference.py {' '.join(sys.argv[1:])}`",
         "",
-        f"{args.arch}, {'trunk from ' + args.init if args.init else 'random init'}, {args.image_size} px, batch {args.batch_size}, lr {args.lr}, seed {args.seed}; "
-        f"dev {len(dev)} images ({metrics['n_train']} train / {metrics['n_val']} val, patient-level), "
+        f"{args.arch}, {'trunk from ' + args.init if args.init else 'random init'}, {args.image_size} px, "
+        f"batch {args.batch_size}, lr {args.lr}, seed {args.seed}, augmentation {', '.join(config.augment) or 'none'}; "
+        + (f"{', '.join(within)} trained only within the sources where it varies (blanked in {blanked}); "
+           if within else "")
+        + f"dev {len(dev)} images ({metrics['n_train']} train / {metrics['n_val']} val, patient-level), "
         f"test {len(test)} images of other patients. Best epoch {best['epoch']} of {len(hist)} run "
         f"(wall {minutes:.1f} min this invocation).",
         "",
