@@ -67,6 +67,8 @@ def test_evaluate_writes_metrics_and_table(trained: Path, synthetic_dir: Path, t
         (["predict", "--model", "{tmp}/missing.pt", "x.png"], "missing.pt"),
         (["evaluate", "--model", "{tmp}/missing.pt", "--data", "{data}", "--out", "{tmp}"], "missing.pt"),
         (["train", "--data", "{data}", "--findings", "effusion", "--epochs", "0", "--out", "{tmp}"], "--epochs"),
+        (["train", "--data", "{data}", "--findings", "effusion", "--within-source", "pneumonia", "--out", "{tmp}"],
+         "--within-source pneumonia"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", default="all",
                    help="all, none, or a comma list of flip,brightness,elastic,blur,rotate,affine,crop")
     t.add_argument("--pos-weight", action="store_true", help="weight positives by negatives/positives (capped)")
+    t.add_argument("--within-source", default="", metavar="FINDINGS",
+                   help="findings to learn only within the sources where they vary: their label is ignored on "
+                        "images of a source (column 'source') with under 10%% or over 90%% positives")
     t.add_argument("--ema-decay", type=float, default=0.99, help="weight averaging for selection; 0 disables")
     t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
     t.add_argument("--init", metavar="CKPT", help="start the trunk from this checkpoint (same --arch; new head)")
@@ -144,7 +147,8 @@ def _train_rank(args: argparse.Namespace) -> int:
     config = TrainConfig(
         findings=findings, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_fraction=args.val_fraction,
-        augment=parse_augmentations(args.augment), pos_weight=args.pos_weight, ema_decay=args.ema_decay,
+        augment=parse_augmentations(args.augment), pos_weight=args.pos_weight,
+        within_source=tuple(parse_findings(args.within_source) if args.within_source else ()), ema_decay=args.ema_decay,
         early_stop_patience=args.patience, strict=args.strict, init=args.init, command=args.command_line,
     )
     _check_train_config(config)
@@ -161,6 +165,8 @@ def _check_train_config(config) -> None:
         raise ConfigError("--epochs and --batch-size must be >= 1 and --image-size >= 16")
     if not 0.0 < config.val_fraction < 1.0:
         raise ConfigError("--val-fraction must be between 0 and 1")
+    if stray := [f for f in config.within_source if f not in config.findings]:
+        raise ConfigError(f"--within-source {', '.join(stray)}: not among --findings ({', '.join(config.findings)})")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

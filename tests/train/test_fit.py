@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from chestxai.data.datasets import load_dataset
-from chestxai.errors import ConfigError, DataFormatError
+from chestxai.errors import ConfigError, DataFormatError, UnknownFindingError
 from chestxai.models import load_checkpoint
 from chestxai.train.fit import TrainConfig, fit
 
@@ -98,3 +98,22 @@ def test_init_from_another_architecture_is_refused(synthetic_dir: Path, tmp_path
     cfg = TrainConfig(["effusion"], arch="resnet50", epochs=1, init=str(tmp_path / "source" / "model.pt"), **FAST)
     with pytest.raises(ConfigError, match="densenet121"):
         fit(data, tmp_path / "target", cfg, progress=False)
+
+
+def test_within_source_ignores_a_finding_where_its_source_gives_it_away(synthetic_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(synthetic_dir, findings=["effusion", "pneumonia"])
+    half = len(data) // 2
+    data.meta["source"] = ["with"] * half + ["without"] * (len(data) - half)
+    data.labels[half:, 1] = 0.0  # pneumonia never positive in the second source: the label names the source
+    data.labels[:half, 1] = np.arange(half) % 2  # and half positive in the first
+    logged: list[str] = []
+    fit(data, tmp_path, TrainConfig(["effusion", "pneumonia"], epochs=1, within_source=("pneumonia",), **FAST),
+        progress=False, log=logged.append)
+    assert any("{'pneumonia': ['without']}" in line for line in logged)
+    saved = np.load(tmp_path / "val_predictions.npz")
+    unknown = np.isnan(saved["labels"][:, 1])
+    np.testing.assert_array_equal(unknown, saved["index"] >= half)  # validation too: only the first source counts
+    assert not np.isnan(saved["labels"][:, 0]).any()
+    with pytest.raises(UnknownFindingError, match="edema"):
+        fit(data, tmp_path / "bad", TrainConfig(["effusion"], epochs=1, within_source=("edema",), **FAST),
+            progress=False)

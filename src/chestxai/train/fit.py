@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from chestxai.data.cache import CachedImages, cache_images
+from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
@@ -53,6 +54,7 @@ class TrainConfig:
     val_fraction: float = 0.15
     augment: tuple[str, ...] = AUGMENTATIONS
     pos_weight: bool = False
+    within_source: tuple[str, ...] = ()  # findings learned only within the sources where they vary (data.confound)
     lr_patience: int = 5
     early_stop_patience: int = 10
     ema_decay: float = 0.99
@@ -149,6 +151,9 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset = dataset.select(config.findings)
+    if config.within_source:
+        dataset, blanked = mask_confounded(dataset, list(config.within_source))
+        log(f"learned within source only: {blanked or 'nothing blanked (no source where a finding hardly varies)'}")
     pre = initial_model.preprocess if initial_model is not None else Preprocess(config.image_size)
     cached = images if images is not None else ctx.main_first(lambda: cache_images(dataset, pre, strict=config.strict))
     if cached.errors:
@@ -298,7 +303,7 @@ def _epoch_line(r: dict[str, Any], findings: list[str], improved: bool, remainin
 
 def _plain(config: TrainConfig) -> dict[str, Any]:
     d = asdict(config)
-    d["augment"] = list(d["augment"])
+    d["augment"], d["within_source"] = list(d["augment"]), list(d["within_source"])
     return d
 
 
