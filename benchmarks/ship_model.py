@@ -74,7 +74,9 @@ LIMITS = {
         "from scratch on under a thousand images, so its AUCs are far below clinical systems (source study: 0.91 "
         "effusion with ImageNet weights and ~200k images) and its intervals are wide. Adults, frontal views, NIH "
         "acquisition; other hospitals, lateral views, children, portable-film artefacts are out of scope. Labels are "
-        "report-mined and noisy. Probabilities are not calibrated for a different prevalence."
+        "report-mined and noisy. Probabilities are not calibrated for a different prevalence. Its pneumonia output "
+        "learned pneumonia against *no finding* within one source: on a radiograph with other findings (effusion, "
+        "infiltrates, atelectasis) it tends to read pneumonia too, so judge it next to the other outputs."
     ),
     "kermany": (
         "Research and teaching: paediatric frontal CXRs, one hospital. Not validated on adults (use `nih-adult`), "
@@ -177,6 +179,26 @@ def examples(data, probs: np.ndarray, findings: list[str], thresholds: dict[str,
     return out
 
 
+def test_auc(report: dict[str, Any], min_each: int = 5) -> dict[str, Any]:
+    """The test report's AUCs per finding, with the AUC within each source that has ``min_each`` of both classes."""
+    def entry(r: dict[str, Any]) -> dict[str, Any]:
+        return {"auc": r["auc"], "ci": r["auc_ci"], "n": r["n"], "positives": r["positives"]}
+
+    out = {}
+    for finding, r in report.items():
+        out[finding] = entry(r)
+        for source, g in r.get("by_source", {}).items():
+            if len(r["by_source"]) > 1 and min(g["positives"], g["n"] - g["positives"]) >= min_each:
+                out[finding].setdefault("within_source", {})[source] = entry(g)
+    return out
+
+
+def within_source_flag(config: dict[str, Any]) -> list[str]:
+    """``--within-source`` from a run's command line (runs from before ``TrainConfig.within_source`` existed)."""
+    words = shlex.split(config.get("command", ""))
+    return words[words.index("--within-source") + 1].split(",") if "--within-source" in words else []
+
+
 def validation_auc(run: Path, findings: list[str]) -> dict[str, Any]:
     saved = np.load(run / "val_predictions.npz")
     return {f: auc_entry(saved["labels"][:, j], saved["probs"][:, j]) for j, f in enumerate(findings)}
@@ -186,6 +208,14 @@ def render_card(card: dict[str, Any]) -> str:
     """The human model card, from the same numbers as card.json."""
     def row(f: str, e: dict[str, Any]) -> str:
         return f"| {f} | {e['auc']:.3f} | {e['ci'][0]:.3f}-{e['ci'][1]:.3f} | {e['n']} | {e['positives']} |"
+
+    def rows(f: str, e: dict[str, Any]) -> list[str]:
+        return [row(f, e)] + [row(f"{f} within {source}", w) for source, w in e.get("within_source", {}).items()]
+
+    within = card.get("within_source") or []
+    learned = (f" {', '.join(within)} learned only within the source where it varies (`--within-source`: its "
+               "label ignored on the images of a source with under 10% positives, so the network cannot score it "
+               "by recognising the source); its validation AUC is therefore within that source." if within else "")
 
     lines = [f"# Model card: `{card['name']}` — {card['title']}", "",
              "**Research tool, not a medical device.** It must not be used to diagnose, treat or triage patients.", "",
@@ -201,20 +231,18 @@ def render_card(card: dict[str, Any]) -> str:
              f"Recipe: `chestxai train` (BCEWithLogits, AdamW wd 1e-4, ReduceLROnPlateau 0.1/5, early stopping, "
              f"batch 32, albumentations flip/brightness-contrast/elastic/blur/rotation/affine/crop, EMA weights). "
              f"Command: `{card['command']}`, then `{card['ship_command']}`. "
-             f"Best epoch {card['best_epoch']}; {card['train_minutes']:.0f} wall minutes of training on 2 CPU cores.", "",
+             f"Best epoch {card['best_epoch']}; {card['train_minutes']:.0f} wall minutes of training on 2 CPU cores."
+             + learned, "",
              "## Validation (patient-level split of the training folder, used for model selection)", "",
              "| finding | AUC | 95% CI | n | positives |", "|---|---|---|---|---|",
              *[row(f, e) for f, e in card["validation"].items()], ""]
     if card.get("test"):
         lines += ["## Held-out test patients (full resolution, never seen in training or selection)", "",
                   "| finding | AUC | 95% CI | n | positives |", "|---|---|---|---|---|",
-                  *[row(f, e) for f, e in card["test"].items()], ""]
+                  *[line for f, e in card["test"].items() for line in rows(f, e)], ""]
     lines += [f"## Shipped sample (`assets/samples/{card['sample']}`, downscaled test patients; re-checked by the tests)",
               "", "| finding | AUC | 95% CI | n | positives |", "|---|---|---|---|---|"]
-    for f, e in card["sample_auc"].items():
-        lines.append(row(f, e))
-        for source, w in e.get("within_source", {}).items():
-            lines.append(row(f"{f} within {source}", w))
+    lines += [line for f, e in card["sample_auc"].items() for line in rows(f, e)]
     lines += ["", "## Intended use and limits", "", card["limits"], ""]
     return "\n".join(lines)
 
@@ -257,8 +285,8 @@ def main() -> None:
         "best_epoch": metrics["best"]["epoch"],
         "train_minutes": sum(h["seconds"] for h in metrics["history"]) / 60,
         "validation": validation_auc(run, model.findings),
-        "test": {f: {"auc": r["auc"], "ci": r["auc_ci"], "n": r["n"], "positives": r["positives"]}
-                 for f, r in results.get("test", {}).items()},
+        "test": test_auc(results.get("test", {})),
+        "within_source": list(metrics["config"].get("within_source") or within_source_flag(metrics["config"])),
         "sample_auc": sample_auc,
         "examples": examples(sample_data, probs, model.findings, thresholds),
         "data": DATA_TEXT[args.sample], "limits": LIMITS[args.sample],
