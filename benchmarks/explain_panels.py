@@ -1,6 +1,6 @@
 """Example explanation panels for the README: effusion cases of ../shared/data that carry a radiologist's box.
 
-    python benchmarks/explain_panels.py [--model runs/reference/model.pt --n 4 --out docs/explanations]
+    python benchmarks/explain_panels.py [--model nih-adult --n 4 --out docs/explanations]
 
 Picks the first ``--n`` images (sorted by name, no cherry-picking) with an effusion box, explains ``effusion`` with
 every method and writes ``OUT/<image stem>.png`` (original | boxes | each method; the radiologist's box dashed
@@ -32,7 +32,7 @@ def effusion_boxes(data: Path, n: int) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=str(REPO / "runs" / "reference" / "model.pt"))
+    ap.add_argument("--model", default="nih-adult", help="shipped model name or checkpoint path")
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--out", default=str(REPO / "docs" / "explanations"))
@@ -48,7 +48,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# Example explanations (effusion)\n", f"Command: `python {' '.join(sys.argv)}`  ",
-             f"Model: `{Path(args.model).name}` ({model.arch}, {model.preprocess.image_size} px). "
+             f"Model: `{args.model}` ({model.arch}, {model.preprocess.image_size} px). "
              "Dashed white = radiologist's box; coloured = each method's largest region with saliency >= 0.5.\n"]
     for i, (image, (_, row)) in enumerate(zip(images, cases.iterrows())):
         stem = Path(row["image"]).stem
