@@ -58,14 +58,18 @@ def reference_split(data, seed: int, test_fraction: float) -> tuple[Any, Any]:
     return data.subset(parts["train"]), data.subset(parts["test"])
 
 
-def same_as_reference_test(test, log: Log) -> bool | None:
-    """Whether ``test`` holds exactly the images of the reference run's test evaluation (None if that run is absent)."""
-    path = REPO / "runs" / "reference" / "test_eval" / "predictions.npz"
-    if not path.is_file():
+def same_as_shipped_test(test, model_name: str, log: Log) -> bool | None:
+    """Whether ``test`` holds exactly the images of the shipped model's held-out sample, i.e. its test patients
+    (None when ``model_name`` is a checkpoint path, which has no sample)."""
+    import pandas as pd
+
+    from chestxai.models.zoo import sample_folder, shipped_models
+
+    if model_name not in shipped_models():
         return None
-    reference = {Path(str(p)).name for p in np.load(path, allow_pickle=True)["paths"]}
-    same = reference == {Path(p).name for p in test.paths}
-    log(f"held-out split equals the reference run's test set: {same}")
+    shipped = {Path(p).name for p in pd.read_csv(sample_folder(model_name) / "labels.csv")["image"]}
+    same = shipped == {Path(p).name for p in test.paths}
+    log(f"held-out split equals {model_name}'s held-out sample: {same}")
     return same
 
 
@@ -181,7 +185,7 @@ def main() -> None:
     model = load_model(args.model)
     data = load_dataset(args.data, findings=list(model.findings))
     dev, test = reference_split(data, args.split_seed, args.holdout_fraction)
-    matches_reference = same_as_reference_test(test, log)
+    matches_reference = same_as_shipped_test(test, args.model, log)
     with tempfile.TemporaryDirectory() as tmp:
         built = build_catalogue(model, data, Path(tmp) / "catalogue")
     log(f"catalogue: {built}")
@@ -220,7 +224,7 @@ def main() -> None:
         f"{', '.join(model.findings)}; checkpoint of epoch {best.get('epoch', '?')}, validation AUC "
         + ", ".join(f"{k} {v:.3f}" for k, v in best.get("val_auc", {}).items()) + "). It was trained on the dev "
         f"patients of a patient-level split (seed {args.split_seed}, {args.holdout_fraction:.0%} held out: "
-        f"{len(dev)} dev / {len(test)} held-out images; same as the reference run's test set: "
+        f"{len(dev)} dev / {len(test)} held-out images; same as the shipped model's held-out sample: "
         f"{matches_reference}); only held-out patients are queries below.", "",
         f"Catalogue (cnn, flat): {built['added']} cases indexed in {built['seconds']:.1f} s "
         f"({built['added'] / built['seconds']:.1f} images/s), {built['unreadable']} unreadable; re-indexing added "
