@@ -160,7 +160,7 @@ def sample_metrics(model, folder: Path) -> tuple[dict[str, Any], np.ndarray, Any
         for source in sorted(data.meta["source"].astype(str).unique()):
             inside = (data.meta["source"].astype(str) == source).to_numpy()
             ys = y[inside]
-            if data.meta["source"].nunique() > 1 and np.nansum(ys) >= 5 and np.nansum(1 - ys) >= 5:
+            if judged_within(data.meta["source"].nunique(), np.nansum(ys), np.nansum(1 - ys)):
                 metrics[finding].setdefault("within_source", {})[source] = auc_entry(ys, probs[inside, j])
     return metrics, probs, data
 
@@ -179,8 +179,13 @@ def examples(data, probs: np.ndarray, findings: list[str], thresholds: dict[str,
     return out
 
 
-def test_auc(report: dict[str, Any], min_each: int = 5) -> dict[str, Any]:
-    """The test report's AUCs per finding, with the AUC within each source that has ``min_each`` of both classes."""
+def judged_within(n_sources: int, positives: float, negatives: float, min_each: int = 5) -> bool:
+    """Whether a source gets its own AUC row: there are several sources, and it holds ``min_each`` of each class."""
+    return n_sources > 1 and min(positives, negatives) >= min_each
+
+
+def test_auc(report: dict[str, Any]) -> dict[str, Any]:
+    """The test report's AUCs per finding, with the AUC within each source that :func:`judged_within` admits."""
     def entry(r: dict[str, Any]) -> dict[str, Any]:
         return {"auc": r["auc"], "ci": r["auc_ci"], "n": r["n"], "positives": r["positives"]}
 
@@ -188,7 +193,7 @@ def test_auc(report: dict[str, Any], min_each: int = 5) -> dict[str, Any]:
     for finding, r in report.items():
         out[finding] = entry(r)
         for source, g in r.get("by_source", {}).items():
-            if len(r["by_source"]) > 1 and min(g["positives"], g["n"] - g["positives"]) >= min_each:
+            if judged_within(len(r["by_source"]), g["positives"], g["n"] - g["positives"]):
                 out[finding].setdefault("within_source", {})[source] = entry(g)
     return out
 
