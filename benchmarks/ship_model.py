@@ -30,6 +30,7 @@ from chestxai.evaluate.classification import auc, auc_ci
 from chestxai.evaluate.report import predict_dataset
 from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
 from chestxai.models.zoo import MODELS, SAMPLES
+from chestxai.train.fit import invoking_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -286,7 +287,7 @@ def main() -> None:
         "findings": model.findings, "thresholds": thresholds, "sample": args.sample,
         "init": metrics["config"].get("init"),
         "size_mb": (out / "model.pt").stat().st_size / 2**20,
-        "command": metrics["config"]["command"], "ship_command": "python " + shlex.join(sys.argv),
+        "command": invoking_command(shlex.split(metrics["config"]["command"])), "ship_command": "python " + shlex.join(sys.argv),
         "best_epoch": metrics["best"]["epoch"],
         "train_minutes": sum(h["seconds"] for h in metrics["history"]) / 60,
         "validation": validation_auc(run, model.findings),

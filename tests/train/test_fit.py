@@ -13,7 +13,7 @@ from PIL import Image
 from chestxai.data.datasets import load_dataset
 from chestxai.errors import ConfigError, DataFormatError, UnknownFindingError
 from chestxai.models import load_checkpoint
-from chestxai.train.fit import TrainConfig, fit
+from chestxai.train.fit import TrainConfig, fit, invoking_command
 
 FAST = dict(image_size=32, batch_size=16, val_fraction=0.3, augment=(), ema_decay=0.9)
 
@@ -117,3 +117,10 @@ def test_within_source_ignores_a_finding_where_its_source_gives_it_away(syntheti
     with pytest.raises(UnknownFindingError, match="edema"):
         fit(data, tmp_path / "bad", TrainConfig(["effusion"], epochs=1, within_source=("edema",), **FAST),
             progress=False)
+
+
+def test_recorded_command_runs_as_written() -> None:
+    # A script's command line gets its interpreter back (the model card shows it to be copied); quoting survives.
+    assert invoking_command(["benchmarks/train_reference.py", "--out", "runs/a b"]) == \
+        "python benchmarks/train_reference.py --out 'runs/a b'"
+    assert invoking_command(["chestxai", "train", "--epochs", "2"]) == "chestxai train --epochs 2"

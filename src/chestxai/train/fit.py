@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -61,7 +62,13 @@ class TrainConfig:
     dropout: float = 0.0
     strict: bool = False
     init: str | None = None
-    command: str = field(default_factory=lambda: " ".join(sys.argv))
+    command: str = field(default_factory=lambda: invoking_command())
+
+
+def invoking_command(argv: list[str] | None = None) -> str:
+    """This process's command line, shell-quoted and runnable as written (a script gets its ``python`` back)."""
+    argv = list(sys.argv if argv is None else argv)
+    return ("python " if argv and argv[0].endswith(".py") else "") + shlex.join(argv)
 
 
 class CachedImageDataset(Dataset):
