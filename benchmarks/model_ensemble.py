@@ -2,10 +2,11 @@
 on the held-out test patients (the split of ``benchmarks/train_reference.py``: seed 0, 20% test patients).
 
     python benchmarks/model_ensemble.py --models nih-adult,runs/posw/model.pt
+    python benchmarks/model_ensemble.py --models nih-adult,runs/within-ssl/model.pt --within-source pneumonia
 
 Each model alone, with the horizontally flipped image averaged in, and the mean probability of all of them, both
 ways. Only models trained on the same development split with the same validation patients compare fairly here
-(``train_reference.py`` runs without ``--extra-findings``). Validation AUC chooses; test AUC is reported beside it.
+(``train_reference.py`` runs without ``--extra-findings``, all with the same ``--within-source``). Validation AUC chooses; test AUC is reported beside it.
 Pneumonia is judged within the source that has both classes (see ``../shared/data/README.md``).
 """
 
@@ -18,6 +19,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from chestxai import load_model
+from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets import load_dataset
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.split import patient_split
@@ -65,11 +67,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--models", default="nih-adult,runs/posw/model.pt", help="comma-separated names or paths")
+    ap.add_argument("--within-source", default="",
+                    help="the models' --within-source findings: the training loop drew its validation patients "
+                         "after blanking them, so the same must happen here to find the same patients")
     args = ap.parse_args()
     data = load_dataset(args.data, findings=FINDINGS)
     split = patient_split(data.meta, (0.8, 0.0, 0.2), seed=0, labels=data.labels)
     dev = data.subset(split["train"])
-    _, val_idx = split_for_training(dev, 0.15, 0)
+    within = [f for f in args.within_source.split(",") if f]
+    _, val_idx = split_for_training(mask_confounded(dev, within)[0] if within else dev, 0.15, 0)
     parts = {"val": dev.subset(val_idx), "test": data.subset(split["test"])}
     runs: dict[str, dict[str, np.ndarray]] = {}
     for ref in args.models.split(","):
