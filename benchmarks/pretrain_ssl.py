@@ -1,6 +1,6 @@
 """Self-supervised pretraining (SimCLR) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
 
-    nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl
+    nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl   # or --steps N: the same on any machine
     python benchmarks/train_reference.py --epochs 25 --image-size 128 --pos-weight --init runs/ssl/ssl.pt \
         --out runs/nih-ssl --results benchmarks/results/train_nih_ssl_init.md
 
@@ -53,8 +53,8 @@ def unlabelled_images(size: int, test_fraction: float, seed: int) -> np.ndarray:
     return np.concatenate(arrays)
 
 
-def view_transform(size: int) -> A.Compose:
-    """One random view of a radiograph (see the module docstring)."""
+def view_transform(size: int, seed: int) -> A.Compose:
+    """One random view of a radiograph (see the module docstring); seeded, so a ``--steps`` run repeats exactly."""
     border = {"border_mode": cv2.BORDER_CONSTANT, "fill": 0}
     return A.Compose([
         A.RandomResizedCrop(size=(size, size), scale=(0.5, 1.0), ratio=(0.8, 1.25)),
@@ -62,7 +62,7 @@ def view_transform(size: int) -> A.Compose:
         A.Rotate(limit=10, p=0.5, **border),
         A.RandomBrightnessContrast(brightness_limit=0.4, contrast_limit=0.4, p=0.8),
         A.GaussianBlur(blur_limit=(3, 5), p=0.3),
-    ])
+    ], seed=seed)
 
 
 def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -84,6 +84,8 @@ def main() -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--temperature", type=float, default=0.2)
     ap.add_argument("--minutes", type=float, default=45.0, help="stop after the step that passes this wall time")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="stop after this many steps instead of --minutes (the same run on any machine)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(REPO / "runs" / "ssl"))
@@ -92,6 +94,7 @@ def main() -> int:
     from chestxai.data.preprocess import Preprocess
     from chestxai.models.checkpoint import save_checkpoint
     from chestxai.models.classifier import Classifier
+    from chestxai.train.fit import invoking_command
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -101,7 +104,7 @@ def main() -> int:
     proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
     params = list(model.trunk.parameters()) + list(proj.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    aug = view_transform(args.image_size)
+    aug = view_transform(args.image_size, args.seed)
     pre = model.preprocess
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,7 +112,7 @@ def main() -> int:
     t0, step, history = time.perf_counter(), 0, []
     print(f"{len(images)} unlabelled images at {args.image_size} px", file=log, flush=True)
     model.train()
-    while time.perf_counter() - t0 < args.minutes * 60:
+    while (step < args.steps) if args.steps is not None else (time.perf_counter() - t0 < args.minutes * 60):
         idx = rng.choice(len(images), args.batch_size, replace=False)
         views = [aug(image=np.asarray(images[i]))["image"] for i in idx] + \
                 [aug(image=np.asarray(images[i]))["image"] for i in idx]
@@ -129,7 +132,7 @@ def main() -> int:
     save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": step, "ssl_loss_last10": float(np.mean(history[-10:]))})
     summary = {"images": len(images), "steps": step, "epochs": step * args.batch_size / len(images),
                "minutes": (time.perf_counter() - t0) / 60, "loss_first10": float(np.mean(history[:10])),
-               "loss_last10": float(np.mean(history[-10:])), "args": vars(args)}
+               "loss_last10": float(np.mean(history[-10:])), "args": vars(args), "command": invoking_command()}
     (out / "ssl.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), file=log, flush=True)
     return 0
