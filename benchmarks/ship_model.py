@@ -205,6 +205,20 @@ def within_source_flag(config: dict[str, Any]) -> list[str]:
     return words[words.index("--within-source") + 1].split(",") if "--within-source" in words else []
 
 
+def pretraining(init: str | None) -> dict[str, Any] | None:
+    """How the ``--init`` trunk was made, when ``benchmarks/pretrain_ssl.py`` made it (its ``ssl.json`` beside it):
+    the command that repeats its recipe on any machine (``--steps``, not its wall-time budget)."""
+    summary = Path(init).with_name("ssl.json") if init else None
+    if summary is None or not summary.exists():
+        return None
+    info = json.loads(summary.read_text())
+    flags = {k: v for k, v in info["args"].items() if k not in ("minutes", "steps") and v is not None}
+    argv = ["benchmarks/pretrain_ssl.py", *[w for k, v in flags.items() for w in (f"--{k.replace('_', '-')}", str(v))],
+            "--steps", str(info["steps"])]
+    return {"command": invoking_command(argv), "images": info["images"], "steps": info["steps"],
+            "epochs": info["epochs"], "minutes": info["minutes"], "loss": [info["loss_first10"], info["loss_last10"]]}
+
+
 def validation_auc(run: Path, findings: list[str]) -> dict[str, Any]:
     saved = np.load(run / "val_predictions.npz")
     return {f: auc_entry(saved["labels"][:, j], saved["probs"][:, j]) for j, f in enumerate(findings)}
@@ -223,11 +237,18 @@ def render_card(card: dict[str, Any]) -> str:
                "label ignored on the images of a source with under 10% positives, so the network cannot score it "
                "by recognising the source); its validation AUC is therefore within that source." if within else "")
 
+    ssl = card.get("pretraining")
+    pretrained = (f" The trunk was first pretrained without labels (SimCLR, `benchmarks/pretrain_ssl.py`) on "
+                  f"{ssl['images']:,} radiographs (all of the paediatric folder and the development patients here; "
+                  f"the test patients never seen): {ssl['steps']} steps, {ssl['epochs']:.1f} epochs, "
+                  f"{ssl['minutes']:.0f} minutes, contrastive loss {ssl['loss'][0]:.2f} -> {ssl['loss'][1]:.2f}; "
+                  f"`{ssl['command']}` repeats the recipe." if ssl else "")
     lines = [f"# Model card: `{card['name']}` — {card['title']}", "",
              "**Research tool, not a medical device.** It must not be used to diagnose, treat or triage patients.", "",
              "## Model", "",
-             f"- Architecture: {card['arch']} (torchvision), random initialisation"
-             f"{' + trunk from ' + card['init'] if card.get('init') else ''} (no ImageNet weights were available), "
+             f"- Architecture: {card['arch']} (torchvision), "
+             f"{'trunk from ' + card['init'] + ' (see Training)' if card.get('init') else 'random initialisation'} "
+             "(no ImageNet weights were available), "
              f"{card['image_size']} px grayscale input, one sigmoid output per finding: {', '.join(card['findings'])}.",
              f"- Decision thresholds (Youden's J on the validation split): "
              + ", ".join(f"{f} {t:.3f}" for f, t in card["thresholds"].items()) + ".",
@@ -238,7 +259,7 @@ def render_card(card: dict[str, Any]) -> str:
              f"batch 32, albumentations flip/brightness-contrast/elastic/blur/rotation/affine/crop, EMA weights). "
              f"Command: `{card['command']}`, then `{card['ship_command']}`. "
              f"Best epoch {card['best_epoch']}; {card['train_minutes']:.0f} wall minutes of training on 2 CPU cores."
-             + learned, "",
+             + learned + pretrained, "",
              "## Validation (patient-level split of the training folder, used for model selection)", "",
              "| finding | AUC | 95% CI | n | positives |", "|---|---|---|---|---|",
              *[row(f, e) for f, e in card["validation"].items()], ""]
@@ -285,7 +306,7 @@ def main() -> None:
     card = {
         "name": args.name, "title": args.title, "arch": model.arch, "image_size": model.preprocess.image_size,
         "findings": model.findings, "thresholds": thresholds, "sample": args.sample,
-        "init": metrics["config"].get("init"),
+        "init": metrics["config"].get("init"), "pretraining": pretraining(metrics["config"].get("init")),
         "size_mb": (out / "model.pt").stat().st_size / 2**20,
         "command": invoking_command(shlex.split(metrics["config"]["command"])), "ship_command": "python " + shlex.join(sys.argv),
         "best_epoch": metrics["best"]["epoch"],
