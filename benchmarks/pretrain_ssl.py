@@ -54,7 +54,7 @@ def unlabelled_images(size: int, test_fraction: float, seed: int) -> np.ndarray:
 
 
 def view_transform(size: int, seed: int) -> A.Compose:
-    """One random view of a radiograph (see the module docstring); seeded, so a ``--steps`` run repeats exactly."""
+    """One random view of a radiograph (see the module docstring); seeded, so a ``--steps`` run can be repeated."""
     border = {"border_mode": cv2.BORDER_CONSTANT, "fill": 0}
     return A.Compose([
         A.RandomResizedCrop(size=(size, size), scale=(0.5, 1.0), ratio=(0.8, 1.25)),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +307,7 @@ def main() -> None:
         "findings": model.findings, "thresholds": thresholds, "sample": args.sample,
         "init": metrics["config"].get("init"), "pretraining": pretraining(metrics["config"].get("init")),
         "size_mb": (out / "model.pt").stat().st_size / 2**20,
-        "command": invoking_command(shlex.split(metrics["config"]["command"])), "ship_command": "python " + shlex.join(sys.argv),
+        "command": invoking_command(shlex.split(metrics["config"]["command"])), "ship_command": invoking_command(),
         "best_epoch": metrics["best"]["epoch"],
         "train_minutes": sum(h["seconds"] for h in metrics["history"]) / 60,
         "validation": validation_auc(run, model.findings),
