@@ -143,10 +143,12 @@ def reproduce(
 
     where = (f"the patient-level test split (seed {seed}, {test_fraction:.0%} of patients) of `{data_dir}`"
              if test_fraction is not None else f"`{data_dir}`, whose patients were all held out from training")
+    init = (model.checkpoint_meta.get("config") or {}).get("init")
+    start = f"trunk initialised from {init} (see its model card)" if init else "random init"
     sections = ["# Reproduction report: chestxai against the source studies", "",
                 f"Command: `{command}`" if command else "", "",
                 f"Model `{model.checkpoint_meta.get('shipped_name', model.arch)}` ({model.arch}, "
-                f"{model.preprocess.image_size} px, random init: no ImageNet weights here). Held-out data: {where}: "
+                f"{model.preprocess.image_size} px, {start}; no ImageNet weights here). Held-out data: {where}: "
                 f"{len(test)} images never used for training or model selection. Intervals: 95% bootstrap for AUCs "
                 "and explanation metrics, [min, max] over the 5 split seeds for precision@k.", "",
                 "## Headline: source study vs ours", ""]
