@@ -198,12 +198,6 @@ def test_auc(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def within_source_flag(config: dict[str, Any]) -> list[str]:
-    """``--within-source`` from a run's command line (runs from before ``TrainConfig.within_source`` existed)."""
-    words = shlex.split(config.get("command", ""))
-    return words[words.index("--within-source") + 1].split(",") if "--within-source" in words else []
-
-
 def pretraining(init: str | None) -> dict[str, Any] | None:
     """How the ``--init`` trunk was made, when ``benchmarks/pretrain_ssl.py`` made it (its ``ssl.json`` beside it):
     the command that repeats its recipe on any machine (``--steps``, not its wall-time budget)."""
@@ -312,7 +306,7 @@ def main() -> None:
         "train_minutes": sum(h["seconds"] for h in metrics["history"]) / 60,
         "validation": validation_auc(run, model.findings),
         "test": test_auc(results.get("test", {})),
-        "within_source": list(metrics["config"].get("within_source") or within_source_flag(metrics["config"])),
+        "within_source": list(metrics["config"].get("within_source") or []),
         "sample_auc": sample_auc,
         "examples": examples(sample_data, probs, model.findings, thresholds),
         "data": DATA_TEXT[args.sample], "limits": LIMITS[args.sample],
