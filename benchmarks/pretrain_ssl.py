@@ -1,6 +1,7 @@
 """Self-supervised pretraining (SimCLR) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
 
     nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl   # or --steps N: the same on any machine
+    python benchmarks/pretrain_ssl.py --resume runs/ssl/ssl.pt --steps 400 --out runs/ssl2   # continue a run
     python benchmarks/train_reference.py --epochs 25 --image-size 128 --pos-weight --init runs/ssl/ssl.pt \
         --out runs/nih-ssl --results benchmarks/results/train_nih_ssl_init.md
 
@@ -76,6 +77,40 @@ def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.cross_entropy(sim, target)
 
 
+def save_state(out: Path, model, proj: nn.Module, opt: torch.optim.Optimizer, steps: int, metrics: dict) -> None:
+    """``ssl.pt`` (a chestxai checkpoint, for ``--init``) and ``ssl_state.pt`` (head and optimiser, for ``--resume``)."""
+    from chestxai.models.checkpoint import save_checkpoint
+
+    save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": steps, **metrics})
+    tmp = out / "ssl_state.pt.tmp"
+    torch.save({"steps": steps, "proj": proj.state_dict(), "opt": opt.state_dict()}, tmp)
+    tmp.replace(out / "ssl_state.pt")
+
+
+def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict]:
+    """Load a previous run's trunk (and head and optimiser where its ``ssl_state.pt`` exists); return its step count.
+
+    Why: SimCLR's loss was still falling when a wall-time budget ended; continuing costs only the new steps. Without
+    the state file (runs before it was saved) the head and the optimiser's moments start afresh, so ``main`` warms
+    the learning rate up to keep the new head's first gradients from scrambling the pretrained trunk.
+    """
+    from chestxai.models.checkpoint import load_checkpoint
+
+    prev = load_checkpoint(path)
+    model.trunk.load_state_dict(prev.trunk.state_dict())
+    start = int(prev.checkpoint_meta.get("metrics", {}).get("ssl_steps", 0))
+    state_file = Path(path).with_name("ssl_state.pt")
+    exact = state_file.exists()
+    if exact:
+        state = torch.load(state_file, weights_only=True)
+        proj.load_state_dict(state["proj"])
+        opt.load_state_dict(state["opt"])
+        start = int(state["steps"])
+    info = Path(path).with_name("ssl.json")
+    return start, {"checkpoint": str(path), "steps": start, "exact": exact,
+                   "summary": json.loads(info.read_text()) if info.exists() else None}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", default="densenet121")
@@ -89,30 +124,38 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(REPO / "runs" / "ssl"))
+    ap.add_argument("--resume", default=None,
+                    help="continue from this ssl.pt (its trunk; its head and optimiser too where ssl_state.pt is beside it)")
+    ap.add_argument("--warmup-steps", type=int, default=None,
+                    help="linear learning-rate warm-up (default: 20 when resuming without ssl_state.pt, else 0)")
     args = ap.parse_args()
 
     from chestxai.data.preprocess import Preprocess
-    from chestxai.models.checkpoint import save_checkpoint
     from chestxai.models.classifier import Classifier
     from chestxai.train.fit import invoking_command
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     images = unlabelled_images(args.image_size, 0.2, 0)
     model = Classifier(["ssl"], arch=args.arch, preprocess=Preprocess(args.image_size))
     proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
     params = list(model.trunk.parameters()) + list(proj.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    aug = view_transform(args.image_size, args.seed)
+    start, earlier = resume(args.resume, model, proj, opt) if args.resume else (0, None)
+    warmup = args.warmup_steps if args.warmup_steps is not None else (20 if earlier and not earlier["exact"] else 0)
+    # A resumed run is seeded by its start too (a fresh run's draws are unchanged), so it can be repeated as well.
+    rng = np.random.default_rng([args.seed, start] if start else args.seed)
+    aug = view_transform(args.image_size, args.seed + start)
     pre = model.preprocess
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "log.txt").open("a")
     t0, step, history = time.perf_counter(), 0, []
-    print(f"{len(images)} unlabelled images at {args.image_size} px", file=log, flush=True)
+    print(f"{len(images)} unlabelled images at {args.image_size} px; from step {start}", file=log, flush=True)
     model.train()
     while (step < args.steps) if args.steps is not None else (time.perf_counter() - t0 < args.minutes * 60):
+        for group in opt.param_groups:
+            group["lr"] = args.lr * min(1.0, (step + 1) / warmup) if warmup else args.lr
         idx = rng.choice(len(images), args.batch_size, replace=False)
         views = [aug(image=np.asarray(images[i]))["image"] for i in idx] + \
                 [aug(image=np.asarray(images[i]))["image"] for i in idx]
@@ -128,11 +171,12 @@ def main() -> int:
             print(f"step {step} ({step * args.batch_size / len(images):.2f} epochs, {mins:.1f} min): "
                   f"loss {np.mean(history[-10:]):.3f}", file=log, flush=True)
         if step % 100 == 0:
-            save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": step})
-    save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": step, "ssl_loss_last10": float(np.mean(history[-10:]))})
+            save_state(out, model, proj, opt, start + step, {})
+    save_state(out, model, proj, opt, start + step, {"ssl_loss_last10": float(np.mean(history[-10:]))})
     summary = {"images": len(images), "steps": step, "epochs": step * args.batch_size / len(images),
                "minutes": (time.perf_counter() - t0) / 60, "loss_first10": float(np.mean(history[:10])),
-               "loss_last10": float(np.mean(history[-10:])), "args": vars(args), "command": invoking_command()}
+               "loss_last10": float(np.mean(history[-10:])), "args": vars(args), "command": invoking_command(),
+               "total_steps": start + step, "resumed_from": earlier}
     (out / "ssl.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary), file=log, flush=True)
     return 0
