@@ -7,7 +7,8 @@ on the held-out test patients (the split of ``benchmarks/train_reference.py``: s
 Each model alone, with the horizontally flipped image averaged in, and the mean probability of all of them, both
 ways. Only models trained on the same development split with the same validation patients compare fairly here
 (``train_reference.py`` runs without ``--extra-findings``, all with the same ``--within-source``). Validation AUC chooses; test AUC is reported beside it.
-Pneumonia is judged within the source that has both classes (see ``../shared/data/README.md``).
+Pneumonia is judged within the sources where it varies, by the training loop's rule (``chestxai.data.confound``;
+see ``../shared/data/README.md``).
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ def probabilities(model: Classifier, data: CXRDataset, flip: bool) -> np.ndarray
 
 
 def within_source(data: CXRDataset) -> np.ndarray:
-    """Images of the source that holds the pneumonia positives (the data README: ~69% there, under 3% in the
-    other), the confound-free pneumonia comparison, as in model_experiments.md."""
-    source, y = data.meta["source"].astype(str).to_numpy(), data.labels[:, FINDINGS.index("pneumonia")]
-    return source == max(np.unique(source), key=lambda s: y[source == s].mean())
+    """Images whose pneumonia label stays known under the training loop's confound rule (``mask_confounded``: the
+    sources where pneumonia varies), the confound-free pneumonia comparison, as in model_experiments.md."""
+    return ~np.isnan(mask_confounded(data, ["pneumonia"])[0].labels[:, FINDINGS.index("pneumonia")])
 
 
 def row(name: str, p: dict[str, np.ndarray], parts: dict[str, CXRDataset]) -> str:

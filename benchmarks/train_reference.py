@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from chestxai.data.cache import cache_images
-from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets import load_dataset
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
@@ -102,7 +101,6 @@ def main() -> None:
                           labels=data.labels[:, : len(findings)])
     dev, test = data.subset(parts["train"]), data.subset(parts["test"])
     within = [f for f in args.within_source.split(",") if f]
-    blanked = mask_confounded(dev, within)[1] if within else {}  # for the report; fit() blanks the dev labels
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
     config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
@@ -110,6 +108,7 @@ def main() -> None:
                          init=args.init, augment=parse_augmentations(args.augment), within_source=tuple(within))
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
+    blanked = metrics.get("within_source_blanked", {})
     minutes = (time.perf_counter() - t0) / 60
     model = load_checkpoint(Path(args.out) / "model.pt")
     report = evaluate_model(model, test, Path(args.out) / "test_eval")

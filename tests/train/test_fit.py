@@ -107,9 +107,10 @@ def test_within_source_ignores_a_finding_where_its_source_gives_it_away(syntheti
     data.labels[half:, 1] = 0.0  # pneumonia never positive in the second source: the label names the source
     data.labels[:half, 1] = np.arange(half) % 2  # and half positive in the first
     logged: list[str] = []
-    fit(data, tmp_path, TrainConfig(["effusion", "pneumonia"], epochs=1, within_source=("pneumonia",), **FAST),
-        progress=False, log=logged.append)
+    metrics = fit(data, tmp_path, TrainConfig(["effusion", "pneumonia"], epochs=1, within_source=("pneumonia",),
+                                              **FAST), progress=False, log=logged.append)
     assert any("{'pneumonia': ['without']}" in line for line in logged)
+    assert metrics["within_source_blanked"] == {"pneumonia": ["without"]}  # recorded for the run's report
     saved = np.load(tmp_path / "val_predictions.npz")
     unknown = np.isnan(saved["labels"][:, 1])
     np.testing.assert_array_equal(unknown, saved["index"] >= half)  # validation too: only the first source counts

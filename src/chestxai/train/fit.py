@@ -158,6 +158,7 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dataset = dataset.select(config.findings)
+    blanked: dict[str, list[str]] = {}
     if config.within_source:
         dataset, blanked = mask_confounded(dataset, list(config.within_source))
         log(f"learned within source only: {blanked or 'nothing blanked (no source where a finding hardly varies)'}")
@@ -233,7 +234,7 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
             state["bad_epochs"] += 1
         state["epoch"] = epoch
         _save_state(last_path, config, model, ema, opt, sched, state)
-        _write_metrics(out, config, state, len(train_idx), len(val_idx), len(cached.errors))
+        _write_metrics(out, config, state, len(train_idx), len(val_idx), len(cached.errors), blanked)
         remaining = (config.epochs - epoch - 1) * np.mean([h["seconds"] for h in state["history"]])
         log(_epoch_line(record, config.findings, improved, remaining))
         if ctx.share([float(state["bad_epochs"] >= config.early_stop_patience)])[0]:
@@ -343,12 +344,14 @@ def _restore(path: Path, config, model, ema, opt, sched) -> dict[str, Any]:
     return saved["state"]
 
 
-def _write_metrics(out: Path, config, state, n_train: int, n_val: int, n_skipped: int) -> None:
+def _write_metrics(out: Path, config, state, n_train: int, n_val: int, n_skipped: int,
+                   blanked: dict[str, list[str]]) -> None:
     payload = {
         "config": _plain(config),
         "n_train": n_train,
         "n_val": n_val,
         "n_skipped_images": n_skipped,
+        "within_source_blanked": blanked,  # finding -> sources whose labels were blanked (config.within_source)
         "best": state["best"],
         "history": state["history"],
     }
