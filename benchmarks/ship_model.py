@@ -200,16 +200,27 @@ def test_auc(report: dict[str, Any]) -> dict[str, Any]:
 
 def pretraining(init: str | None) -> dict[str, Any] | None:
     """How the ``--init`` trunk was made, when ``benchmarks/pretrain_ssl.py`` made it (its ``ssl.json`` beside it):
-    the command that repeats its recipe on any machine (``--steps``, not its wall-time budget)."""
+    totals over the run and the runs it resumed, and the commands that repeat the recipe on any machine (by
+    ``--steps``, not by a wall-time budget), first run first."""
     summary = Path(init).with_name("ssl.json") if init else None
     if summary is None or not summary.exists():
         return None
-    info = json.loads(summary.read_text())
+    stages, info = [], json.loads(summary.read_text())
+    while info is not None:
+        stages.insert(0, info)
+        info = (info.get("resumed_from") or {}).get("summary")
+    return {"commands": [stage_command(st) for st in stages], "images": stages[-1]["images"],
+            "steps": sum(st["steps"] for st in stages), "epochs": sum(st["epochs"] for st in stages),
+            "minutes": sum(st["minutes"] for st in stages), "loss": [stages[0]["loss_first10"], stages[-1]["loss_last10"]]}
+
+
+def stage_command(info: dict[str, Any]) -> str:
+    """One pretraining run's command, rebuilt from its arguments with ``--steps`` in place of its wall-time budget
+    (a recorded command may say ``--minutes``, which repeats differently on another machine)."""
     flags = {k: v for k, v in info["args"].items() if k not in ("minutes", "steps") and v is not None}
     argv = ["benchmarks/pretrain_ssl.py", *[w for k, v in flags.items() for w in (f"--{k.replace('_', '-')}", str(v))],
             "--steps", str(info["steps"])]
-    return {"command": invoking_command(argv), "images": info["images"], "steps": info["steps"],
-            "epochs": info["epochs"], "minutes": info["minutes"], "loss": [info["loss_first10"], info["loss_last10"]]}
+    return invoking_command(argv)
 
 
 def validation_auc(run: Path, findings: list[str]) -> dict[str, Any]:
@@ -235,13 +246,14 @@ def render_card(card: dict[str, Any]) -> str:
                   f"{ssl['images']:,} radiographs (all of the paediatric folder and the development patients here; "
                   f"the test patients never seen): {ssl['steps']} steps, {ssl['epochs']:.1f} epochs, "
                   f"{ssl['minutes']:.0f} minutes, contrastive loss {ssl['loss'][0]:.2f} -> {ssl['loss'][1]:.2f}; "
-                  f"`{ssl['command']}` repeats the recipe." if ssl else "")
+                  + ", then ".join(f"`{c}`" for c in ssl["commands"]) + " repeat"
+                  + ("s" if len(ssl["commands"]) == 1 else "") + " the recipe." if ssl else "")
     lines = [f"# Model card: `{card['name']}` — {card['title']}", "",
              "**Research tool, not a medical device.** It must not be used to diagnose, treat or triage patients.", "",
              "## Model", "",
              f"- Architecture: {card['arch']} (torchvision), "
-             f"{'trunk from ' + card['init'] + ' (see Training)' if card.get('init') else 'random initialisation'} "
-             "(no ImageNet weights were available), "
+             f"{'trunk from ' + card['init'] + ' (see Training; ' if card.get('init') else 'random initialisation ('}"
+             "no ImageNet weights were available), "
              f"{card['image_size']} px grayscale input, one sigmoid output per finding: {', '.join(card['findings'])}.",
              f"- Decision thresholds (Youden's J on the validation split): "
              + ", ".join(f"{f} {t:.3f}" for f, t in card["thresholds"].items()) + ".",
