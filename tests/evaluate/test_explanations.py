@@ -45,6 +45,18 @@ def test_pointing_game_hit_miss_and_tolerance() -> None:
     assert xm.pointing_game(m2, _box(), tolerance=2)[0] == 1.0
 
 
+def test_pointing_game_scores_a_plateau_by_its_share_in_the_box() -> None:
+    """A tied maximum is a random draw among the maxima: a plateau half inside the box scores 0.5, whatever its
+    first pixel (here the top-left corner, inside) or any single pixel (Quantus' any-hit would say 1) would say."""
+    box = _box()
+    ys, xs = np.nonzero(box[0])
+    m = np.zeros((1, H, W))
+    m[0, ys.min():ys.max() + 1, xs.min():xs.max() + 1 + (xs.max() - xs.min() + 1)] = 1.0  # box plus as much beside it
+    assert xm.pointing_game(m, box, tolerance=0)[0] == pytest.approx(0.5)
+    m[0, ys.min(), xs.max() + 3] = 1.0 + 1e-8  # float noise above the plateau (outside the box) still ties with it
+    assert xm.pointing_game(m, box, tolerance=0)[0] == pytest.approx(0.5, abs=0.02)
+
+
 def test_empty_box_is_refused() -> None:
     with pytest.raises(ConfigError, match="empty ground-truth box"):
         xm.relevance_mass_accuracy(np.ones((1, H, W)), np.zeros((1, H, W), bool))

@@ -241,6 +241,8 @@ def markdown_summary(summary: pd.DataFrame, finding: str, image_size: int, error
         "",
         f"Mean [95% bootstrap interval of the mean] over images, at the model's {image_size} px input. "
         "Localisation metrics count only images with a radiologist box; a constant map is counted, not scored. "
+        "Pointing game: the map's maximum within 2 px of the box; a tied maximum (a plateau) scores its share of "
+        "maximal pixels in the box, the expected hit of a random pick among them. "
         f"Complexity is the entropy of the normalised map (maximum log(H*W) = {np.log(image_size ** 2):.2f} here; "
         "the source study's 10.32 is at 224 px, maximum 10.82). Pixel-flipping AUC is the mean target probability "
         "while removing the most relevant pixels first (lower = more faithful); the random-order baseline is "
