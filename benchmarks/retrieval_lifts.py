@@ -11,6 +11,9 @@ Top-4/Cat-10, Top-7/Cat-20, Top-11/Cat-30 next to chance X / Y):
 - ``lda``: a linear discriminant of the penultimate features fitted on the catalogue pool's labels (dev patients
   only, never the queries): metric learning on the labels in its simplest form; similarity = -|z_q - z_c|.
 - ``lda_shrunk``: the same with Ledoit-Wolf shrinkage of the covariance (less fitted to the pool).
+- ``cnn_prob``: ``cnn``'s unit vector with the classifier's probabilities of all its findings appended, L2 distance
+  (``|u_q - u_c|^2 + w^2 |p_q - p_c|^2``, w = 1: both parts in their own units, neither fitted to any labels):
+  cases that look alike *and* that the classifier reads alike; ``_w0.5`` / ``_w2`` show how much w matters.
 
     python benchmarks/retrieval_lifts.py [--model nih-adult] [--out benchmarks/results/retrieval_lifts.md]
 """
@@ -45,6 +48,12 @@ def cam_pooled(model, images: np.ndarray, maps: np.ndarray, finding: str) -> np.
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 
+def squared_distances(v: np.ndarray) -> np.ndarray:
+    """All pairwise squared L2 distances of the rows of ``v``."""
+    sq = (v ** 2).sum(axis=1)
+    return np.maximum(sq[:, None] + sq[None, :] - 2 * v @ v.T, 0.0)
+
+
 def pool_auc(score: np.ndarray, classes: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
@@ -77,6 +86,8 @@ def main() -> None:
     with torch.no_grad():
         logits = model.head(torch.from_numpy(gap)).numpy()[:, model.finding_index(args.finding)]
     prob = 1 / (1 + np.exp(-logits))
+    with torch.no_grad():
+        probs = torch.sigmoid(model.head(torch.from_numpy(gap))).numpy()  # every finding the model reads
     z = LinearDiscriminantAnalysis().fit(gap[pool], rd.classes[pool]).transform(gap)[:, 0]
     shrunk = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto").fit(gap[pool], rd.classes[pool])
     zs = shrunk.transform(gap)[:, 0]
@@ -86,6 +97,8 @@ def main() -> None:
     cam = cam_pooled(model, rd.images, maps, args.finding)
     sims = {"cnn": unit @ unit.T, "cnn_cam": cam @ cam.T, "probability": -np.abs(prob[:, None] - prob[None, :]),
             "lda": -np.abs(z[:, None] - z[None, :]), "lda_shrunk": -np.abs(zs[:, None] - zs[None, :])}
+    for w, name in ((1.0, "cnn_prob"), (0.5, "cnn_prob_w0.5"), (2.0, "cnn_prob_w2")):
+        sims[name] = -(squared_distances(unit) + w ** 2 * squared_distances(probs))
     summary = summarise([score_seed(rd, sims, s, 0.2, queries) for s in SEEDS])
     lines = ["# Retrieval: candidate embeddings against chance", "",
              f"`python benchmarks/retrieval_lifts.py {' '.join(sys.argv[1:])}` — model `{args.model}`, finding "
