@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from chestxai.data.datasets import detect_format, load_dataset
+from chestxai.data.datasets import detect_format, load_dataset, locate_dataset
 from chestxai.data.datasets.folders import kaggle_patient_id
 from chestxai.errors import ConfigError, DataFormatError, UnknownFindingError
 
@@ -274,6 +274,20 @@ def test_nothing_recognisable(tmp_path: Path) -> None:
     message = str(info.value)
     assert str(tmp_path) in message and "labels.csv" in message and "Data_Entry_2017" in message
     assert "Frontal/Lateral" in message and "NORMAL/PNEUMONIA" in message and ".dcm" in message
+
+
+def test_dataset_inside_a_wrapper_folder(chexpert_dir: Path, tmp_path: Path) -> None:
+    """The folder a download unpacked into (here the one holding ``CheXpert-v1.0-small/``) reads as the dataset."""
+    assert locate_dataset(tmp_path) == (chexpert_dir, "chexpert")
+    assert len(load_dataset(tmp_path, frontal_only=False)) == 4
+    with pytest.raises(DataFormatError, match="no dataset layout recognised"):
+        detect_format(tmp_path)  # detection itself stays literal
+    (tmp_path / "__MACOSX" / "chest_xray" / "NORMAL").mkdir(parents=True)  # archive debris is not a candidate
+    _png(tmp_path / "__MACOSX" / "chest_xray" / "NORMAL" / "a.png")
+    assert locate_dataset(tmp_path)[0] == chexpert_dir
+    _png(tmp_path / "kids" / "NORMAL" / "a.png")
+    with pytest.raises(DataFormatError, match=r"several datasets in its sub-folders \(CheXpert-v1.0-small, kids\)"):
+        load_dataset(tmp_path)
 
 
 def test_bad_path_and_format(tmp_path: Path, plain_dir: Path) -> None:

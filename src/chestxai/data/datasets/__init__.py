@@ -19,7 +19,7 @@ from chestxai.data.datasets.nih import NIH_CSV_GLOB, load_nih
 from chestxai.data.findings import parse_findings
 from chestxai.errors import ConfigError, DataFormatError
 
-__all__ = ["CXRDataset", "FORMATS", "detect_format", "load_dataset"]
+__all__ = ["CXRDataset", "FORMATS", "detect_format", "load_dataset", "locate_dataset"]
 
 _READERS: dict[str, Callable[[Path, str], CXRDataset]] = {
     "csv": load_csv,
@@ -48,8 +48,9 @@ def _csv_format(csv_path: Path) -> str | None:
     return None
 
 
-def _folder_format(folder: Path) -> str | None:
-    """Which reader a folder belongs to, trying the cheap, unambiguous signs first."""
+def _folder_format(folder: Path, dicom: bool = True) -> str | None:
+    """Which reader a folder belongs to, trying the cheap, unambiguous signs first (``dicom=False`` skips the one
+    sign that walks the whole tree)."""
     if (folder / "labels.csv").is_file():
         return "csv"
     if any(folder.glob(NIH_CSV_GLOB)):
@@ -58,7 +59,7 @@ def _folder_format(folder: Path) -> str | None:
         return "chexpert"
     if is_kaggle_layout(folder):
         return "folder"
-    if dicom_files(folder):
+    if dicom and dicom_files(folder):
         return "dicom"
     return None
 
@@ -77,6 +78,30 @@ def detect_format(path: str | Path) -> str:
     return found
 
 
+def locate_dataset(path: str | Path) -> tuple[Path, str]:
+    """Where the dataset is and its layout: ``path`` itself or, failing that, its one sub-folder with a layout.
+
+    Why: downloads unpack into a wrapper folder (CheXpert's ``CheXpert-v1.0-small/`` inside the folder the user
+    names, Kaggle's ``chest_xray/chest_xray/``), and "no layout recognised" on the folder a user just unpacked is
+    a needless stop. Two candidate sub-folders are ambiguous: the error names them.
+    """
+    path = Path(path)
+    try:
+        return path, detect_format(path)
+    except DataFormatError:
+        if not path.is_dir():
+            raise
+        found = [(child, name) for child in sorted(path.iterdir())
+                 if child.is_dir() and not child.name.startswith((".", "__"))
+                 and (name := _folder_format(child, dicom=False)) is not None]  # DICOM: the walk above saw none
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise DataFormatError(f"{path}: several datasets in its sub-folders "
+                                  f"({', '.join(c.name for c, _ in found)}); point at one of them") from None
+        raise
+
+
 def load_dataset(
     path: str | Path,
     format: str | None = None,
@@ -90,7 +115,10 @@ def load_dataset(
     path = Path(path)
     if not path.exists():
         raise DataFormatError(f"{path}: no such file or folder")
-    name = format.strip().lower() if format else detect_format(path)
+    if format:
+        name = format.strip().lower()
+    else:
+        path, name = locate_dataset(path)
     if name not in _READERS:
         raise ConfigError(f"unknown dataset format {format!r}; use one of {', '.join(FORMATS)}")
     dataset = _READERS[name](path, uncertainty)
