@@ -206,9 +206,13 @@ def local_lipschitz(
     explain: Callable[[torch.Tensor], np.ndarray],
     samples: int = 5,
     noise: float = 0.05,
+    seed: int = 0,
 ) -> np.ndarray:
     """max over noisy copies x' of ||e(x) - e(x')||_2 / ||x - x'||_2 (Quantus' LocalLipschitzEstimate); lower is
-    more robust. ``explain`` re-explains a perturbed batch ``[N, 1, H, W]`` and returns maps ``[N, H, W]``."""
+    more robust. ``explain`` re-explains a perturbed batch ``[N, 1, H, W]`` and returns maps ``[N, H, W]``.
+
+    Quantus draws the noise from numpy's global generator; it is seeded with ``seed`` for the call (and restored
+    after), so a re-run of a report gives the same figures instead of a fresh draw of ``samples`` maxima."""
     q = _quantus()
 
     def explain_func(model, inputs, targets, **kwargs) -> np.ndarray:
@@ -216,9 +220,14 @@ def local_lipschitz(
 
     metric = q.LocalLipschitzEstimate(nr_samples=samples, perturb_std=noise, normalise=False, abs=True,
                                       disable_warnings=True)
-    return _call(metric, model=TargetProbability(model, target).eval(), x_batch=np.asarray(x, np.float32),
-                 y_batch=np.ones(len(x), int), a_batch=_q(maps), explain_func=explain_func, softmax=False,
-                 device="cpu")
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        return _call(metric, model=TargetProbability(model, target).eval(), x_batch=np.asarray(x, np.float32),
+                     y_batch=np.ones(len(x), int), a_batch=_q(maps), explain_func=explain_func, softmax=False,
+                     device="cpu")
+    finally:
+        np.random.set_state(state)
 
 
 def randomisation_spearman(maps: np.ndarray, randomised_maps: np.ndarray) -> np.ndarray:
