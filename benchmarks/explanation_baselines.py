@@ -8,6 +8,8 @@ measured 0.3 in context:
   about the image. If it points well, a model could too by learning anatomy; if it does not, the boxes vary too much.
 - Is the maximum of a pixel-level map just noise? Each method's map is blurred (Gaussian, sigma in pixels of the
   model's input) before the metrics, which moves the maximum to where relevance is densest.
+- Do two methods agree where each alone is wrong? The product of two maps (as Guided Grad-CAM multiplies a coarse
+  map with a pixel-level one) keeps only the relevance both put in one place.
 
 Relevance Mass Accuracy and pointing game (``chestxai.evaluate.explanations``, tolerance 2 px) beside chance, the
 boxes' share of the image (what a uniform map scores).
@@ -33,6 +35,8 @@ from chestxai.explain import explain
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ["gradient_x_input", "occlusion", "gradcampp", "gradcam"]
 SIGMAS = [0, 2, 4, 8, 16]
+PRODUCTS = [("gradcam", "gradient_x_input"), ("gradcampp", "gradient_x_input"), ("occlusion", "gradient_x_input"),
+            ("gradcam", "occlusion")]
 
 
 def box_prior(masks: np.ndarray) -> np.ndarray:
@@ -56,12 +60,15 @@ def rows_for(model, data, finding: str) -> list[str]:
     out = [f"| {finding} | uniform map (chance) | - | {chance:.3f} | {chance:.3f} | {len(keep)} |"]
     rma, pg = scores(box_prior(masks), masks)
     out.append(f"| {finding} | box prior (other images' boxes) | - | {rma:.3f} | {pg:.3f} | {len(keep)} |")
+    maps = {method: np.stack([m.map for m in explain(model, x, method, finding)]) for method in METHODS}
     for method in METHODS:
-        maps = np.stack([m.map for m in explain(model, x, method, finding)])
         for sigma in SIGMAS:
-            blurred = np.stack([gaussian_filter(m, sigma) for m in maps]) if sigma else maps
+            blurred = np.stack([gaussian_filter(m, sigma) for m in maps[method]]) if sigma else maps[method]
             rma, pg = scores(blurred, masks)
             out.append(f"| {finding} | {method} | {sigma} | {rma:.3f} | {pg:.3f} | {len(keep)} |")
+    for a, b in PRODUCTS:
+        rma, pg = scores(maps[a] * maps[b], masks)
+        out.append(f"| {finding} | {a} x {b} | 0 | {rma:.3f} | {pg:.3f} | {len(keep)} |")
     return out
 
 
