@@ -68,6 +68,27 @@ def with_other_findings(folder: str, extra: list[str], out_csv: Path) -> Path:
     return out_csv
 
 
+def with_extra_training(dev, folder: str):
+    """``dev`` plus every frontal image of ``folder``, labels aligned by finding name (NaN where ``folder`` does not
+    label one: masked out of the loss). Why: more labelled radiographs of a finding (the Kermany children's pneumonia
+    and normal) may teach the trunk what ``dev``'s few hundred cannot; the test patients are split off before, so
+    they stay untouched. The training loop draws its validation patients from the union."""
+    import pandas as pd
+
+    from chestxai.data.datasets.base import CXRDataset
+
+    extra = load_dataset(folder)
+    cols = {f: i for i, f in enumerate(extra.findings)}
+    aligned = np.full((len(extra), len(dev.findings)), np.nan, np.float32)
+    for j, f in enumerate(dev.findings):
+        if f in cols:
+            aligned[:, j] = extra.labels[:, cols[f]]
+    keep = ["path", "patient_id", "view", "source"]
+    added = extra.meta[keep].assign(source=f"added:{Path(folder).name}")  # one source: --within-source sees its mix
+    meta = pd.concat([dev.meta[keep], added], ignore_index=True)
+    return CXRDataset(list(dev.findings), np.vstack([dev.labels, aligned]), meta, dev.boxes, dev.root)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DATA))
@@ -86,6 +107,8 @@ def main() -> None:
                     help="findings to train only within the sources where they vary (e.g. pneumonia): their label is "
                          "blanked on the development images of sources with under 10%% positives")
     ap.add_argument("--init", help="start the trunk from this checkpoint (e.g. the Kermany model)")
+    ap.add_argument("--add-train", metavar="DIR",
+                    help="add this dataset's images to the development set (labels matched by finding name)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--test-fraction", type=float, default=0.2)
     ap.add_argument("--out", default=str(REPO / "runs" / "reference"))
@@ -100,6 +123,8 @@ def main() -> None:
     parts = patient_split(data.meta, (1 - args.test_fraction, 0.0, args.test_fraction), seed=args.seed,
                           labels=data.labels[:, : len(findings)])
     dev, test = data.subset(parts["train"]), data.subset(parts["test"])
+    if args.add_train:
+        dev = with_extra_training(dev, args.add_train)
     within = [f for f in args.within_source.split(",") if f]
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
@@ -126,6 +151,7 @@ def main() -> None:
         f"batch {args.batch_size}, lr {args.lr}, seed {args.seed}, augmentation {', '.join(config.augment) or 'none'}; "
         + (f"{', '.join(within)} trained only within the sources where it varies (blanked in {blanked}); "
            if within else "")
+        + (f"development set extended with every image of {args.add_train}; " if args.add_train else "")
         + f"dev {len(dev)} images ({metrics['n_train']} train / {metrics['n_val']} val, patient-level), "
         f"test {len(test)} images of other patients. Best epoch {best['epoch']} of {len(hist)} run "
         f"(wall {minutes:.1f} min this invocation).",
