@@ -84,10 +84,8 @@ def main() -> None:
     maps = feature_maps(model, rd.images)
     gap = maps.mean(axis=(2, 3))
     with torch.no_grad():
-        logits = model.head(torch.from_numpy(gap)).numpy()[:, model.finding_index(args.finding)]
-    prob = 1 / (1 + np.exp(-logits))
-    with torch.no_grad():
         probs = torch.sigmoid(model.head(torch.from_numpy(gap))).numpy()  # every finding the model reads
+    prob = probs[:, model.finding_index(args.finding)]
     z = LinearDiscriminantAnalysis().fit(gap[pool], rd.classes[pool]).transform(gap)[:, 0]
     shrunk = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto").fit(gap[pool], rd.classes[pool])
     zs = shrunk.transform(gap)[:, 0]
