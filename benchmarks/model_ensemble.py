@@ -4,7 +4,8 @@ on the held-out test patients (the split of ``benchmarks/train_reference.py``: s
     python benchmarks/model_ensemble.py --models nih-adult,runs/posw/model.pt
     python benchmarks/model_ensemble.py --models nih-adult,runs/within-ssl/model.pt --within-source pneumonia
 
-Each model alone, with the horizontally flipped image averaged in, and the mean probability of all of them, both
+Each model alone, with test-time views averaged in (``--tta flip``: the horizontally flipped image; ``shift``: the image
+moved by a few pixels four ways), and the mean probability of all of them, both
 ways. Only models trained on the same development split with the same validation patients compare fairly here
 (``train_reference.py`` runs without ``--extra-findings``, all with the same ``--within-source``). Validation AUC chooses; test AUC is reported beside it.
 Pneumonia is judged within the sources where it varies, by the training loop's rule (``chestxai.data.confound``;
@@ -17,6 +18,7 @@ import argparse
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from chestxai import load_model
@@ -32,17 +34,35 @@ from chestxai.train.fit import split_for_training
 FINDINGS = ["effusion", "pneumonia", "normal"]
 
 
-def probabilities(model: Classifier, data: CXRDataset, flip: bool) -> np.ndarray:
-    """Probabilities per image; with ``flip``, the mean with those of the left-right mirrored image."""
-    plain = predict_dataset(model, data)[0]
-    if not flip:
-        return plain
+SHIFT = 6  # pixels of the model's input: small, within what the training augmentation's affine moves
+
+
+def shifted(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """``x`` moved by (dx, dy) pixels, the uncovered border filled with the edge pixels (no wrap-around)."""
+    pad = F.pad(x, (SHIFT, SHIFT, SHIFT, SHIFT), mode="replicate")
+    h, w = x.shape[-2:]
+    return pad[..., SHIFT - dy:SHIFT - dy + h, SHIFT - dx:SHIFT - dx + w]
+
+
+VIEWS = {  # test-time augmentations: the views averaged with the plain image
+    "": [],
+    "flip": [lambda x: torch.flip(x, dims=[-1])],
+    "shift": [lambda x, d=d: shifted(x, *d) for d in ((SHIFT, 0), (-SHIFT, 0), (0, SHIFT), (0, -SHIFT))],
+}
+
+
+def probabilities(model: Classifier, data: CXRDataset, tta: str) -> np.ndarray:
+    """Probabilities per image: the mean over the plain image and the views of ``VIEWS[tta]`` (flip: the left-right
+    mirrored image; shift: four copies moved by a few pixels, as the training augmentation's affine does)."""
+    runs = [predict_dataset(model, data)[0]]
     original = model.predict_tensor
-    model.predict_tensor = lambda x, batch_size=32: original(torch.flip(x, dims=[-1]), batch_size)
-    try:
-        return (plain + predict_dataset(model, data)[0]) / 2
-    finally:
-        del model.predict_tensor
+    for view in VIEWS[tta]:
+        model.predict_tensor = lambda x, batch_size=32, view=view: original(view(x), batch_size)
+        try:
+            runs.append(predict_dataset(model, data)[0])
+        finally:
+            del model.predict_tensor
+    return np.mean(runs, axis=0)
 
 
 def within_source(data: CXRDataset) -> np.ndarray:
@@ -70,6 +90,7 @@ def main() -> None:
     ap.add_argument("--within-source", default="",
                     help="the models' --within-source findings: the training loop drew its validation patients "
                          "after blanking them, so the same must happen here to find the same patients")
+    ap.add_argument("--tta", default="flip", choices=[k for k in VIEWS if k], help="test-time views beside the plain one")
     args = ap.parse_args()
     data = load_dataset(args.data, findings=FINDINGS)
     split = patient_split(data.meta, (0.8, 0.0, 0.2), seed=0, labels=data.labels)
@@ -80,9 +101,9 @@ def main() -> None:
     runs: dict[str, dict[str, np.ndarray]] = {}
     for ref in args.models.split(","):
         model = load_model(ref)
-        for flip in (False, True):
-            runs[ref + (" + flip" if flip else "")] = {s: probabilities(model, d, flip) for s, d in parts.items()}
-    for suffix in ("", " + flip"):
+        for tta in ("", args.tta):
+            runs[ref + (f" + {tta}" if tta else "")] = {s: probabilities(model, d, tta) for s, d in parts.items()}
+    for suffix in ("", f" + {args.tta}"):
         members = [runs[ref + suffix] for ref in args.models.split(",")]
         runs["mean of all" + suffix] = {s: np.mean([m[s] for m in members], axis=0) for s in parts}
     print(f"val {len(parts['val'])} / test {len(parts['test'])} images; AUC effusion / normal / pneumonia within "
