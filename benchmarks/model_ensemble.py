@@ -45,15 +45,15 @@ def shifted(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 
 
 VIEWS = {  # test-time augmentations: the views averaged with the plain image
-    "": [],
     "flip": [lambda x: torch.flip(x, dims=[-1])],
     "shift": [lambda x, d=d: shifted(x, *d) for d in ((SHIFT, 0), (-SHIFT, 0), (0, SHIFT), (0, -SHIFT))],
 }
 
 
-def probabilities(model: Classifier, data: CXRDataset, tta: str) -> np.ndarray:
-    """Probabilities per image: the mean over the plain image and the views of ``VIEWS[tta]`` (flip: the left-right
-    mirrored image; shift: four copies moved by a few pixels, as the training augmentation's affine does)."""
+def view_probabilities(model: Classifier, data: CXRDataset, tta: str) -> list[np.ndarray]:
+    """Probabilities per image of the plain image first, then of each view of ``VIEWS[tta]`` (flip: the left-right
+    mirrored image; shift: four copies moved by a few pixels, as the training augmentation's affine does); the plain
+    pass is both the model's own row and a member of its test-time mean, so it runs once."""
     runs = [predict_dataset(model, data)[0]]
     original = model.predict_tensor
     for view in VIEWS[tta]:
@@ -62,7 +62,7 @@ def probabilities(model: Classifier, data: CXRDataset, tta: str) -> np.ndarray:
             runs.append(predict_dataset(model, data)[0])
         finally:
             del model.predict_tensor
-    return np.mean(runs, axis=0)
+    return runs
 
 
 def within_source(data: CXRDataset) -> np.ndarray:
@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--within-source", default="",
                     help="the models' --within-source findings: the training loop drew its validation patients "
                          "after blanking them, so the same must happen here to find the same patients")
-    ap.add_argument("--tta", default="flip", choices=[k for k in VIEWS if k], help="test-time views beside the plain one")
+    ap.add_argument("--tta", default="flip", choices=list(VIEWS), help="test-time views beside the plain one")
     args = ap.parse_args()
     data = load_dataset(args.data, findings=FINDINGS)
     split = patient_split(data.meta, (0.8, 0.0, 0.2), seed=0, labels=data.labels)
@@ -101,8 +101,9 @@ def main() -> None:
     runs: dict[str, dict[str, np.ndarray]] = {}
     for ref in args.models.split(","):
         model = load_model(ref)
-        for tta in ("", args.tta):
-            runs[ref + (f" + {tta}" if tta else "")] = {s: probabilities(model, d, tta) for s, d in parts.items()}
+        views = {s: view_probabilities(model, d, args.tta) for s, d in parts.items()}
+        runs[ref] = {s: v[0] for s, v in views.items()}
+        runs[f"{ref} + {args.tta}"] = {s: np.mean(v, axis=0) for s, v in views.items()}
     for suffix in ("", f" + {args.tta}"):
         members = [runs[ref + suffix] for ref in args.models.split(",")]
         runs["mean of all" + suffix] = {s: np.mean([m[s] for m in members], axis=0) for s in parts}
