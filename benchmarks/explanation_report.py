@@ -21,7 +21,7 @@ from chestxai import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-ALL = "gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp"
+ALL = "gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp"
 
 
 def main() -> None:

@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("explain", help="saliency maps per image and method: OUT/<stem>/<method>.png|.npy|.json")
     x.add_argument("--model", help="checkpoint path or shipped model name")
     x.add_argument("--methods", default="gradcam",
-                   help="comma-separated: gradcam, gradcampp, gradient_x_input, occlusion, silhouette, lrp")
+                   help="comma-separated: gradcam, gradcampp, gradient_x_input, smoothgrad, occlusion, silhouette, lrp")
     x.add_argument("--finding", required=True, help="the finding to explain, e.g. effusion")
     x.add_argument("--threshold", type=float, default=0.5, help="saliency level for the evidence box (0..1)")
     x.add_argument("--positive-only", type=float, metavar="P",
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", help="checkpoint path or shipped model name")
     _add_data_options(v)
     v.add_argument("--boxes", help="boxes CSV (image,finding,x,y,w,h); default: the data's own boxes")
-    v.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp")
+    v.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp")
     v.add_argument("--finding", required=True)
     v.add_argument("--steps", type=int, default=32, help="pixel-flipping steps (must divide H*W)")
     v.add_argument("--samples", type=int, default=5, help="noisy copies per image for Local Lipschitz")
@@ -114,7 +114,7 @@ def _add_zoo_parsers(sub) -> None:
     r.add_argument("--kermany-model", help="paediatric model (default: kermany-paediatric when shipped)")
     r.add_argument("--kermany-data", help="paediatric data (default: that model's shipped sample)")
     r.add_argument("--igcbir-model", help="IG-CBIR checkpoint (train-igcbir) to add igcbir to the retrieval table")
-    r.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,occlusion,silhouette,lrp",
+    r.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp",
                    help="saliency methods to evaluate")
     r.add_argument("--out", required=True)
 

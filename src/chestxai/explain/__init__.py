@@ -2,7 +2,7 @@
 
 ``get_method("gradcam")(model).explain(images, target="effusion")`` -> one :class:`SaliencyMap` per image (float32
 map at the image's own size in [0, 1], method, target, the model's probability). Registered methods: ``gradcam``,
-``gradcampp``, ``gradient_x_input``, ``occlusion``, ``silhouette`` (a model-free baseline), ``lrp``.
+``gradcampp``, ``gradient_x_input``, ``smoothgrad``, ``occlusion``, ``silhouette`` (a model-free baseline), ``lrp``.
 """
 
 from chestxai.explain.base import (
@@ -15,12 +15,12 @@ from chestxai.explain.base import (
 )
 from chestxai.explain.evidence import mask, overlay, panel, to_box
 from chestxai.explain.gradcam import GradCAM, GradCAMPlusPlus
-from chestxai.explain.gradient import GradientXInput
+from chestxai.explain.gradient import GradientXInput, SmoothGrad
 from chestxai.explain.lrp import LRP
 from chestxai.explain.occlusion import Occlusion
 from chestxai.explain.silhouette import Silhouette
 
 __all__ = [
     "GradCAM", "GradCAMPlusPlus", "GradientXInput", "LRP", "METHODS", "Occlusion", "SaliencyMap", "SaliencyMethod",
-    "Silhouette", "explain", "get_method", "mask", "overlay", "panel", "parse_methods", "to_box",
+    "Silhouette", "SmoothGrad", "explain", "get_method", "mask", "overlay", "panel", "parse_methods", "to_box",
 ]
