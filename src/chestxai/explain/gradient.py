@@ -63,12 +63,14 @@ class GradientXInput(SaliencyMethod):
 class SmoothGrad(SaliencyMethod):
     """SmoothGrad (Smilkov et al. 2017): the gradient ``d logit / d x`` averaged over ``samples`` noisy copies.
 
-    Why: one gradient of a ReLU network is a speckle whose maximum lands on single pixels almost at random (gradient
-    x input points at the effusion box on 33% of ``../shared/data``'s images); averaging over small Gaussian input
-    noise keeps the evidence that persists in a neighbourhood of the image. ``noise`` is the standard deviation in
-    units of the normalised input (4.4 wide from black to white), so the default 0.1 is 2.3% of that span, well
-    below the 10-20% the paper suggests for ImageNet: on these radiographs larger noise washed the map out (the
-    sweep in ``benchmarks/results/explanation_baselines.md``). The positive part is kept, as for gradient x input.
+    Why: one gradient of a ReLU network is a speckle whose maximum can land on single pixels almost at random;
+    averaging over small Gaussian input noise keeps the evidence that persists in a neighbourhood of the image.
+    ``noise`` is the standard deviation in units of the normalised input (4.4 wide from black to white), so the
+    default 0.1 is 2.3% of that span, well below the 10-20% the paper suggests for ImageNet: on these radiographs
+    0.25 already washed the map out. Measured on ``../shared/data``'s effusion boxes (``benchmarks/results/
+    explanation_baselines.md``), the plain gradient (``noise=0, samples=1``) points at the box on 43% of images
+    against 33% for gradient x input, and the averaging adds about one image of 40 (48%), as much as a change of
+    noise seed. The positive part is kept, as for gradient x input.
 
     The noise is drawn from a generator seeded with ``seed``, the same draws for every image whatever the batch, so a
     map is reproducible and does not depend on the batch it was computed in.
