@@ -107,6 +107,8 @@ def main() -> None:
                     help="findings to train only within the sources where they vary (e.g. pneumonia): their label is "
                          "blanked on the development images of sources with under 10%% positives")
     ap.add_argument("--init", help="start the trunk from this checkpoint (e.g. the Kermany model)")
+    ap.add_argument("--head-epochs", type=int, default=0,
+                    help="LP-FT: train only the head (trunk frozen) for the first N epochs")
     ap.add_argument("--add-train", metavar="DIR",
                     help="add this dataset's images to the development set (labels matched by finding name)")
     ap.add_argument("--seed", type=int, default=0)
@@ -130,7 +132,7 @@ def main() -> None:
 
     config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight,
-                         init=args.init, augment=parse_augmentations(args.augment), within_source=tuple(within))
+                         init=args.init, head_epochs=args.head_epochs, augment=parse_augmentations(args.augment), within_source=tuple(within))
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
     blanked = metrics.get("within_source_blanked", {})
@@ -152,6 +154,7 @@ def main() -> None:
         + (f"{', '.join(within)} trained only within the sources where it varies (blanked in {blanked}); "
            if within else "")
         + (f"development set extended with every image of {args.add_train}; " if args.add_train else "")
+        + (f"LP-FT: head only (trunk frozen) for the first {args.head_epochs} epochs; " if args.head_epochs else "")
         + f"dev {len(dev)} images ({metrics['n_train']} train / {metrics['n_val']} val, patient-level), "
         f"test {len(test)} images of other patients. Best epoch {best['epoch']} of {len(hist)} run "
         f"(wall {minutes:.1f} min this invocation).",

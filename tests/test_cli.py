@@ -69,6 +69,8 @@ def test_evaluate_writes_metrics_and_table(trained: Path, synthetic_dir: Path, t
         (["train", "--data", "{data}", "--findings", "effusion", "--epochs", "0", "--out", "{tmp}"], "--epochs"),
         (["train", "--data", "{data}", "--findings", "effusion", "--within-source", "pneumonia", "--out", "{tmp}"],
          "--within-source pneumonia"),
+        (["train", "--data", "{data}", "--findings", "effusion", "--epochs", "3", "--head-epochs", "3", "--out",
+          "{tmp}"], "--head-epochs"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema-decay", type=float, default=0.99, help="weight averaging for selection; 0 disables")
     t.add_argument("--patience", type=int, default=10, help="early-stopping patience in epochs")
     t.add_argument("--init", metavar="CKPT", help="start the trunk from this checkpoint (same --arch; new head)")
+    t.add_argument("--head-epochs", type=int, default=0, metavar="N",
+                   help="LP-FT: train only the head for the first N epochs (trunk frozen), then everything")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--nproc", type=int, default=1,
@@ -149,7 +151,8 @@ def _train_rank(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_fraction=args.val_fraction,
         augment=parse_augmentations(args.augment), pos_weight=args.pos_weight,
         within_source=tuple(parse_findings(args.within_source) if args.within_source else ()), ema_decay=args.ema_decay,
-        early_stop_patience=args.patience, strict=args.strict, init=args.init, command=args.command_line,
+        early_stop_patience=args.patience, strict=args.strict, init=args.init, head_epochs=args.head_epochs,
+        command=args.command_line,
     )
     _check_train_config(config)
     metrics = fit(_load_data(args, findings), args.out, config, resume=args.resume, progress=not args.no_progress)
@@ -165,6 +168,8 @@ def _check_train_config(config) -> None:
         raise ConfigError("--epochs and --batch-size must be >= 1 and --image-size >= 16")
     if not 0.0 < config.val_fraction < 1.0:
         raise ConfigError("--val-fraction must be between 0 and 1")
+    if not 0 <= config.head_epochs < config.epochs:
+        raise ConfigError("--head-epochs must be >= 0 and below --epochs (the rest fine-tune the whole network)")
     if stray := [f for f in config.within_source if f not in config.findings]:
         raise ConfigError(f"--within-source {', '.join(stray)}: not among --findings ({', '.join(config.findings)})")
 

@@ -125,3 +125,20 @@ def test_recorded_command_runs_as_written() -> None:
     assert invoking_command(["benchmarks/train_reference.py", "--out", "runs/a b"]) == \
         "python benchmarks/train_reference.py --out 'runs/a b'"
     assert invoking_command(["chestxai", "train", "--epochs", "2"]) == "chestxai train --epochs 2"
+
+
+def test_head_epochs_leave_the_trunk_untouched_then_train_it(synthetic_dir: Path, tmp_path: Path) -> None:
+    """LP-FT: during the head-only epochs no trunk weight or batch-norm statistic moves; afterwards they do."""
+    data = load_dataset(synthetic_dir)
+    fit(data, tmp_path / "source", TrainConfig(["effusion"], epochs=1, **FAST), progress=False)
+    start = load_checkpoint(tmp_path / "source" / "model.pt").trunk.state_dict()
+    init = str(tmp_path / "source" / "model.pt")
+    cfg = dict(FAST, ema_decay=0.0)
+    fit(data, tmp_path / "probe", TrainConfig(["effusion"], epochs=2, head_epochs=2, init=init, **cfg), progress=False)
+    probed = torch.load(tmp_path / "probe" / "last.pt", weights_only=True)["model"]
+    fit(data, tmp_path / "lpft", TrainConfig(["effusion"], epochs=3, head_epochs=2, init=init, **cfg), progress=False)
+    tuned = torch.load(tmp_path / "lpft" / "last.pt", weights_only=True)["model"]
+    trunk = [k for k in start if start[k].is_floating_point()]
+    assert all(torch.equal(probed["trunk." + k], start[k]) for k in trunk)
+    assert not torch.equal(probed["head.weight"], tuned["head.weight"])
+    assert sum(not torch.equal(tuned["trunk." + k], start[k]) for k in trunk) > len(trunk) // 2

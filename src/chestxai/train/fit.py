@@ -5,7 +5,9 @@ ReduceLROnPlateau on validation loss (factor 0.1, patience 5), early stopping on
 albumentations augmentation. Two choices for small validation sets: the model that is validated and saved is an
 exponential moving average of the weights (timm's ``ModelEmaV3``, i.e. checkpoint averaging), because on a few
 hundred validation images the AUC of raw weights swings by 0.2 between epochs; and images are decoded once into a
-memory-mapped cache, so on 2 cores the network, not PNG decoding, sets the pace.
+memory-mapped cache, so on 2 cores the network, not PNG decoding, sets the pace. ``head_epochs`` > 0 is LP-FT
+(Kumar et al. 2022): the head first learns on the frozen pretrained trunk, so fine-tuning starts from a head that
+fits and distorts the pretrained features less.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class TrainConfig:
     dropout: float = 0.0
     strict: bool = False
     init: str | None = None
+    head_epochs: int = 0  # LP-FT: train only the head this many epochs (trunk frozen, BN statistics fixed) first
     command: str = field(default_factory=lambda: invoking_command())
 
 
@@ -180,6 +183,8 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
         if config.init:
             copy_trunk(load_checkpoint(config.init), model)
             log(f"trunk initialised from {config.init} (head new)")
+    if config.head_epochs and ctx.active:
+        raise ConfigError("--head-epochs (a frozen trunk) is single-process only: DDP expects every weight to train")
     model.to(ctx.device)
     from timm.utils import ModelEmaV3
 
@@ -202,6 +207,8 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
 
     for epoch in range(state["epoch"] + 1, config.epochs):
         seed_everything(config.seed * 1000 + epoch)
+        frozen = epoch < config.head_epochs
+        model.trunk.requires_grad_(not frozen)
         if aug is not None:
             aug.set_random_seed(config.seed * 1000 + epoch + 7919 * ctx.rank)
         t0 = time.perf_counter()
@@ -209,6 +216,7 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
                          ctx.sampler(train_ds, config.seed, epoch))
         train_loss, state["step"] = _train_epoch(
             trained, ema, loader, loss_fn, opt, state["step"], progress, f"epoch {epoch + 1}/{config.epochs}", ctx,
+            frozen,
         )
         train_seconds = time.perf_counter() - t0
         judged = ema.module if ema is not None else model
@@ -247,10 +255,16 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
 
 
 def _train_epoch(model, ema, loader, loss_fn, opt, step: int, progress: bool, desc: str,
-                 ctx: DistContext = DistContext()) -> tuple[float, int]:
-    """One pass over this process's share of the training set; the mean loss over every process's images."""
+                 ctx: DistContext = DistContext(), frozen_trunk: bool = False) -> tuple[float, int]:
+    """One pass over this process's share of the training set; the mean loss over every process's images.
+
+    ``frozen_trunk`` (the linear-probe epochs of LP-FT): the trunk stays in eval mode, so its batch-norm statistics
+    are the pretrained ones and only the head moves.
+    """
     model.train()
     raw = getattr(model, "module", model)  # the EMA follows the plain model, not its DDP wrapper
+    if frozen_trunk:
+        raw.trunk.eval()
     total, n = 0.0, 0
     bar = tqdm(loader, desc=desc, leave=False, disable=not progress, file=sys.stderr, unit="batch")
     for x, y in bar:
