@@ -17,11 +17,12 @@ from pathlib import Path
 
 from chestxai.data.datasets import load_dataset
 from chestxai.evaluate.explanation_report import evaluate_explanations
+from chestxai.explain import EVALUATED_METHODS
 from chestxai import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-ALL = "gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp"
+ALL = ",".join(EVALUATED_METHODS)
 
 
 def main() -> None:

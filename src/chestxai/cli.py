@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model", help="checkpoint path or shipped model name")
     _add_data_options(v)
     v.add_argument("--boxes", help="boxes CSV (image,finding,x,y,w,h); default: the data's own boxes")
-    v.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp")
+    v.add_argument("--methods", help="comma-separated saliency methods (default: every registered method)")
     v.add_argument("--finding", required=True)
     v.add_argument("--steps", type=int, default=32, help="pixel-flipping steps (must divide H*W)")
     v.add_argument("--samples", type=int, default=5, help="noisy copies per image for Local Lipschitz")
@@ -116,8 +116,7 @@ def _add_zoo_parsers(sub) -> None:
     r.add_argument("--kermany-model", help="paediatric model (default: kermany-paediatric when shipped)")
     r.add_argument("--kermany-data", help="paediatric data (default: that model's shipped sample)")
     r.add_argument("--igcbir-model", help="IG-CBIR checkpoint (train-igcbir) to add igcbir to the retrieval table")
-    r.add_argument("--methods", default="gradcam,gradcampp,gradient_x_input,smoothgrad,occlusion,silhouette,lrp",
-                   help="saliency methods to evaluate")
+    r.add_argument("--methods", help="saliency methods to evaluate (default: every registered method)")
     r.add_argument("--out", required=True)
 
 
@@ -230,9 +229,9 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.data.datasets.csv import read_boxes
     from chestxai.evaluate.explanation_report import evaluate_explanations
-    from chestxai.explain import parse_methods
+    from chestxai.explain import EVALUATED_METHODS, parse_methods
 
-    methods = parse_methods(args.methods)
+    methods = parse_methods(args.methods or ",".join(EVALUATED_METHODS))
     model = load_model(args.model)
     data = _load_data(args)
     boxes = None
@@ -504,7 +503,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.evaluate.reproduction import reproduce
-    from chestxai.explain import parse_methods
+    from chestxai.explain import EVALUATED_METHODS, parse_methods
     from chestxai.models.zoo import sample_folder, shipped_models
     from chestxai.retrieval.api import load_embedder
     from chestxai.retrieval.embedders import SSIMScorer
@@ -518,7 +517,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     retrieval = {"ssim": SSIMScorer(), "cnn": load_embedder("cnn", args.model)}
     if args.igcbir_model:
         retrieval["igcbir"] = load_embedder("igcbir", args.model, args.igcbir_model)
-    page = reproduce(model, data, args.out, k_model, k_data, retrieval, tuple(parse_methods(args.methods)),
+    methods = tuple(parse_methods(args.methods or ",".join(EVALUATED_METHODS)))
+    page = reproduce(model, data, args.out, k_model, k_data, retrieval, methods,
                      seed=args.seed, test_fraction=args.test_fraction if args.data else None,
                      command=args.command_line)
     print(f"wrote {page}", file=sys.stderr)

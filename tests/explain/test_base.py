@@ -107,3 +107,9 @@ def test_close_removes_every_hook(densenet: Classifier) -> None:
         assert len(layer._forward_hooks) == before + 1
         method.explain([np.zeros((32, 32), np.float32)], 0)
     assert len(layer._forward_hooks) == before
+
+
+def test_every_registered_method_is_evaluated_by_default() -> None:
+    from chestxai.explain import EVALUATED_METHODS
+
+    assert sorted(EVALUATED_METHODS) == sorted(METHODS)

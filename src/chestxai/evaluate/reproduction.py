@@ -22,6 +22,7 @@ from chestxai.errors import ChestXAIError
 from chestxai.evaluate.explanation_report import evaluate_explanations
 from chestxai.evaluate.report import evaluate_model
 from chestxai.evaluate.retrieval import SETTINGS, chance_level, evaluate_retrieval
+from chestxai.explain.base import EVALUATED_METHODS
 from chestxai.models.classifier import Classifier
 
 Log = Callable[[str], None]
@@ -120,8 +121,7 @@ def reproduce(
     kermany_model: Classifier | None = None,
     kermany_dir: str | Path | None = None,
     retrieval_methods: dict[str, Any] | None = None,
-    explanation_methods: tuple[str, ...] = ("gradcam", "gradcampp", "gradient_x_input", "smoothgrad", "occlusion",
-                                            "silhouette", "lrp"),
+    explanation_methods: tuple[str, ...] = EVALUATED_METHODS,
     seed: int = 0,
     test_fraction: float | None = 0.2,
     command: str = "",

@@ -6,6 +6,7 @@ map at the image's own size in [0, 1], method, target, the model's probability).
 """
 
 from chestxai.explain.base import (
+    EVALUATED_METHODS,
     METHODS,
     SaliencyMap,
     SaliencyMethod,
@@ -21,6 +22,6 @@ from chestxai.explain.occlusion import Occlusion
 from chestxai.explain.silhouette import Silhouette
 
 __all__ = [
-    "GradCAM", "GradCAMPlusPlus", "GradientXInput", "LRP", "METHODS", "Occlusion", "SaliencyMap", "SaliencyMethod",
+    "EVALUATED_METHODS", "GradCAM", "GradCAMPlusPlus", "GradientXInput", "LRP", "METHODS", "Occlusion", "SaliencyMap", "SaliencyMethod",
     "Silhouette", "SmoothGrad", "explain", "get_method", "mask", "overlay", "panel", "parse_methods", "to_box",
 ]

@@ -224,6 +224,8 @@ def normalise(values: np.ndarray, minmax: bool = False) -> np.ndarray:
 
 # -- registry -----------------------------------------------------------------------------------------------------
 METHODS: dict[str, type[SaliencyMethod]] = {}
+#: What ``evaluate-explanations``, ``report`` and the benchmarks compare by default, in table order: every method.
+EVALUATED_METHODS = ("gradcam", "gradcampp", "gradient_x_input", "smoothgrad", "occlusion", "silhouette", "lrp")
 
 
 def register(cls: type[SaliencyMethod]) -> type[SaliencyMethod]:
