@@ -111,7 +111,8 @@ def main() -> None:
                     help="LP-FT: train only the head (trunk frozen) for the first N epochs")
     ap.add_argument("--add-train", metavar="DIR",
                     help="add this dataset's images to the development set (labels matched by finding name)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the test and validation splits (and of the draws)")
+    ap.add_argument("--run-seed", type=int, help="seed of the draws only (head init, shuffling, augmentation)")
     ap.add_argument("--test-fraction", type=float, default=0.2)
     ap.add_argument("--out", default=str(REPO / "runs" / "reference"))
     ap.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "train_reference.md"))
@@ -131,7 +132,8 @@ def main() -> None:
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
     config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, pos_weight=args.pos_weight,
+                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, run_seed=args.run_seed,
+                         pos_weight=args.pos_weight,
                          init=args.init, head_epochs=args.head_epochs, augment=parse_augmentations(args.augment), within_source=tuple(within))
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
@@ -150,7 +152,9 @@ def main() -> None:
         f"Command: `python benchmarks/train_reference.py {' '.join(sys.argv[1:])}`",
         "",
         f"{args.arch}, {'trunk from ' + args.init if args.init else 'random init'}, {args.image_size} px, "
-        f"batch {args.batch_size}, lr {args.lr}, seed {args.seed}, augmentation {', '.join(config.augment) or 'none'}; "
+        f"batch {args.batch_size}, lr {args.lr}, seed {args.seed}"
+        + (f" (draws seed {args.run_seed})" if args.run_seed is not None else "")
+        + f", augmentation {', '.join(config.augment) or 'none'}; "
         + (f"{', '.join(within)} trained only within the sources where it varies (blanked in {blanked}); "
            if within else "")
         + (f"development set extended with every image of {args.add_train}; " if args.add_train else "")

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=25)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seed of the validation split (and of the draws, unless --run-seed)")
+    t.add_argument("--run-seed", type=int, metavar="N",
+                   help="seed of head init, shuffling and augmentation only: the same split, another draw")
     t.add_argument("--val-fraction", type=float, default=0.15, help="patients held out for validation")
     t.add_argument("--augment", default="all",
                    help="all, none, or a comma list of flip,brightness,elastic,blur,rotate,affine,crop")
@@ -147,8 +149,8 @@ def _train_rank(args: argparse.Namespace) -> int:
     findings = parse_findings(args.findings)
     config = TrainConfig(
         findings=findings, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_fraction=args.val_fraction,
-        augment=parse_augmentations(args.augment), pos_weight=args.pos_weight,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, run_seed=args.run_seed,
+        val_fraction=args.val_fraction, augment=parse_augmentations(args.augment), pos_weight=args.pos_weight,
         within_source=tuple(parse_findings(args.within_source) if args.within_source else ()), ema_decay=args.ema_decay,
         early_stop_patience=args.patience, strict=args.strict, init=args.init, head_epochs=args.head_epochs,
         command=args.command_line,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,17 @@ def test_same_seed_same_weights(synthetic_dir: Path, tmp_path: Path) -> None:
     fit(load_dataset(synthetic_dir), tmp_path / "b", cfg, progress=False)
     for a, b in zip(_weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")):
         assert torch.equal(a, b)
+
+
+def test_run_seed_redraws_the_weights_on_the_same_validation_patients(synthetic_dir: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(["effusion", "pneumonia"], epochs=1, **{**FAST, "augment": ("flip", "crop")})
+    for name, run_seed in (("split", None), ("same", 0), ("other", 5)):
+        fit(load_dataset(synthetic_dir), tmp_path / name, replace(cfg, run_seed=run_seed), progress=False)
+    val = {n: np.load(tmp_path / n / "val_predictions.npz")["index"] for n in ("split", "same", "other")}
+    assert np.array_equal(val["split"], val["other"]) and np.array_equal(val["split"], val["same"])
+    weights = {n: _weights(tmp_path / n / "model.pt") for n in ("split", "same", "other")}
+    assert all(torch.equal(a, b) for a, b in zip(weights["split"], weights["same"]))  # run_seed 0 == seed 0
+    assert not all(torch.equal(a, b) for a, b in zip(weights["split"], weights["other"]))
 
 
 def test_resume_continues_where_it_stopped(synthetic_dir: Path, tmp_path: Path) -> None:

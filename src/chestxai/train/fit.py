@@ -53,7 +53,8 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    seed: int = 0
+    seed: int = 0  # the patient split; also the random draws unless run_seed is given
+    run_seed: int | None = None  # head init, shuffling, augmentation: vary it to measure seed noise on one split
     val_fraction: float = 0.15
     augment: tuple[str, ...] = AUGMENTATIONS
     pos_weight: bool = False
@@ -66,6 +67,11 @@ class TrainConfig:
     init: str | None = None
     head_epochs: int = 0  # LP-FT: train only the head this many epochs (trunk frozen, BN statistics fixed) first
     command: str = field(default_factory=lambda: invoking_command())
+
+
+def draw_seed(config: TrainConfig) -> int:
+    """Seed of a run's random draws: ``run_seed`` when given, else the split ``seed`` (older runs replay unchanged)."""
+    return config.seed if config.run_seed is None else config.run_seed
 
 
 def invoking_command(argv: list[str] | None = None) -> str:
@@ -175,7 +181,8 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
         raise DataFormatError(f"not enough readable images to train and validate ({len(train_idx)} / {len(val_idx)})")
     log(f"training on {len(train_idx)} images, validating on {len(val_idx)} (patient-level split, seed {config.seed})")
 
-    torch.manual_seed(config.seed)
+    draws = draw_seed(config)
+    torch.manual_seed(draws)
     if initial_model is not None:
         model = copy.deepcopy(initial_model).train()
     else:
@@ -195,7 +202,7 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
     trained = ctx.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=config.lr_patience)
-    aug = build_augmentation(config.augment, config.image_size, config.seed) if config.augment else None
+    aug = build_augmentation(config.augment, config.image_size, draws) if config.augment else None
     train_ds = CachedImageDataset(cached.images, dataset.labels, train_idx, pre, aug)
     val_loader = _loader(CachedImageDataset(cached.images, dataset.labels, val_idx, pre), 64, False, 0)
 
@@ -206,14 +213,14 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
         log(f"resuming after epoch {state['epoch'] + 1}")
 
     for epoch in range(state["epoch"] + 1, config.epochs):
-        seed_everything(config.seed * 1000 + epoch)
+        seed_everything(draws * 1000 + epoch)
         frozen = epoch < config.head_epochs
         model.trunk.requires_grad_(not frozen)
         if aug is not None:
-            aug.set_random_seed(config.seed * 1000 + epoch + 7919 * ctx.rank)
+            aug.set_random_seed(draws * 1000 + epoch + 7919 * ctx.rank)
         t0 = time.perf_counter()
-        loader = _loader(train_ds, ctx.local_batch(config.batch_size), True, config.seed * 1000 + epoch,
-                         ctx.sampler(train_ds, config.seed, epoch))
+        loader = _loader(train_ds, ctx.local_batch(config.batch_size), True, draws * 1000 + epoch,
+                         ctx.sampler(train_ds, draws, epoch))
         train_loss, state["step"] = _train_epoch(
             trained, ema, loader, loss_fn, opt, state["step"], progress, f"epoch {epoch + 1}/{config.epochs}", ctx,
             frozen,
@@ -346,7 +353,7 @@ def _save_state(path: Path, config, model, ema, opt, sched, state) -> None:
 def _restore(path: Path, config, model, ema, opt, sched) -> dict[str, Any]:
     saved = torch.load(path, map_location="cpu", weights_only=True)
     ours = _plain(config)
-    keys = ("findings", "arch", "image_size", "batch_size", "seed")
+    keys = ("findings", "arch", "image_size", "batch_size", "seed", "run_seed")
     changed = [k for k in keys if saved["config"].get(k) != ours.get(k)]
     if changed:
         raise ConfigError(f"{path}: cannot resume, the run used different {', '.join(changed)}")
