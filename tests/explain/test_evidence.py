@@ -65,3 +65,10 @@ def test_panel_has_one_column_per_method_plus_two() -> None:
     one = _png_size(panel(image, maps[:1], reference_box=(1, 2, 3, 4)))
     three = _png_size(panel(image, maps, title="case"))
     assert three[0] > one[0] * 1.5
+
+
+def test_every_registered_method_has_its_own_box_colour() -> None:
+    from chestxai.explain import METHODS
+    from chestxai.explain.evidence import METHOD_COLOURS
+
+    assert len(set(METHOD_COLOURS)) == len(METHOD_COLOURS) >= len(METHODS)

@@ -17,7 +17,7 @@ from chestxai.explain.base import SaliencyMap, check_fraction
 
 Box = tuple[int, int, int, int]  # x, y, width, height in image pixels
 CMAP = "jet"
-METHOD_COLOURS = ("#ff3b30", "#34c759", "#007aff", "#ff9500", "#af52de", "#5ac8fa")
+METHOD_COLOURS = ("#ff3b30", "#34c759", "#007aff", "#ff9500", "#af52de", "#5ac8fa", "#ffcc00", "#ff2d55")  # >= one per method
 REFERENCE_COLOUR = "#ffffff"
 
 
