@@ -133,8 +133,8 @@ def main() -> None:
 
     config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, run_seed=args.run_seed,
-                         pos_weight=args.pos_weight,
-                         init=args.init, head_epochs=args.head_epochs, augment=parse_augmentations(args.augment), within_source=tuple(within))
+                         pos_weight=args.pos_weight, init=args.init, head_epochs=args.head_epochs,
+                         augment=parse_augmentations(args.augment), within_source=tuple(within))
     t0 = time.perf_counter()
     metrics = fit(dev, args.out, config, resume=True)
     blanked = metrics.get("within_source_blanked", {})

@@ -231,9 +231,9 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.data.datasets.csv import read_boxes
     from chestxai.evaluate.explanation_report import evaluate_explanations
-    from chestxai.explain import EVALUATED_METHODS, parse_methods
+    from chestxai.explain import parse_methods
 
-    methods = parse_methods(args.methods or ",".join(EVALUATED_METHODS))
+    methods = parse_methods(args.methods)
     model = load_model(args.model)
     data = _load_data(args)
     boxes = None
@@ -505,7 +505,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.evaluate.reproduction import reproduce
-    from chestxai.explain import EVALUATED_METHODS, parse_methods
+    from chestxai.explain import parse_methods
     from chestxai.models.zoo import sample_folder, shipped_models
     from chestxai.retrieval.api import load_embedder
     from chestxai.retrieval.embedders import SSIMScorer
@@ -519,7 +519,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     retrieval = {"ssim": SSIMScorer(), "cnn": load_embedder("cnn", args.model)}
     if args.igcbir_model:
         retrieval["igcbir"] = load_embedder("igcbir", args.model, args.igcbir_model)
-    methods = tuple(parse_methods(args.methods or ",".join(EVALUATED_METHODS)))
+    methods = tuple(parse_methods(args.methods))
     page = reproduce(model, data, args.out, k_model, k_data, retrieval, methods,
                      seed=args.seed, test_fraction=args.test_fraction if args.data else None,
                      command=args.command_line)

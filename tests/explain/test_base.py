@@ -113,3 +113,6 @@ def test_every_registered_method_is_evaluated_by_default() -> None:
     from chestxai.explain import EVALUATED_METHODS
 
     assert sorted(EVALUATED_METHODS) == sorted(METHODS)
+    from chestxai.explain import parse_methods
+
+    assert parse_methods(None) == list(EVALUATED_METHODS)

@@ -244,8 +244,11 @@ def get_method(name: str) -> type[SaliencyMethod]:
         raise ConfigError(f"unknown explanation method {name!r}; choose from: {', '.join(METHODS)}") from None
 
 
-def parse_methods(text: str) -> list[str]:
-    """``"gradcam, occlusion"`` -> checked names (order kept, duplicates dropped)."""
+def parse_methods(text: str | None) -> list[str]:
+    """``"gradcam, occlusion"`` -> checked names (order kept, duplicates dropped); None -> ``EVALUATED_METHODS``,
+    the one default of every command that evaluates explanations."""
+    if text is None:
+        return list(EVALUATED_METHODS)
     names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     if not names:
         raise ConfigError("no explanation method given; choose from: " + ", ".join(METHODS))
