@@ -36,8 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-def unlabelled_images(size: int, test_fraction: float, seed: int) -> np.ndarray:
-    """uint8 ``[N, size, size]``: every Kermany image and the NIH images outside ``train_reference``'s test split."""
+def unlabelled_images(size: int, test_fraction: float, seed: int, sources: tuple[str, ...] = ("nih", "kermany")) -> np.ndarray:
+    """uint8 ``[N, size, size]``: every Kermany image and the NIH images outside ``train_reference``'s test split.
+
+    ``sources`` picks either or both: 3,331 of the 4,093 are children's images, so whether the adult images alone
+    make a better trunk for adult findings is a question ``--sources nih`` answers.
+    """
     from chestxai.data.cache import cache_images
     from chestxai.data.datasets import load_dataset
     from chestxai.data.preprocess import Preprocess
@@ -46,9 +50,10 @@ def unlabelled_images(size: int, test_fraction: float, seed: int) -> np.ndarray:
     pre = Preprocess(size)
     nih = load_dataset(str(SHARED / "data"), findings=["effusion", "pneumonia", "normal"])
     parts = patient_split(nih.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=nih.labels)
-    kids = load_dataset(str(SHARED / "kermany"), findings=["pneumonia"])
+    chosen = {"nih": lambda: nih.subset(parts["train"]),
+              "kermany": lambda: load_dataset(str(SHARED / "kermany"), findings=["pneumonia"])}
     arrays = []
-    for ds in (nih.subset(parts["train"]), kids):
+    for ds in (chosen[name]() for name in sources):
         cached = cache_images(ds, pre)
         arrays.append(np.asarray(cached.images)[cached.valid])
     return np.concatenate(arrays)
@@ -121,6 +126,10 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=45.0, help="stop after the step that passes this wall time")
     ap.add_argument("--steps", type=int, default=None,
                     help="stop after this many steps instead of --minutes (the same run on any machine)")
+    ap.add_argument("--sources", default="nih,kermany",
+                    help="unlabelled images to learn from: nih (adult development patients), kermany, or both")
+    ap.add_argument("--keep-every", type=int, default=0,
+                    help="also keep a copy of the trunk every N steps (ssl_stepN.pt), to probe how it changes")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(REPO / "runs" / "ssl"))
@@ -131,12 +140,16 @@ def main() -> int:
     args = ap.parse_args()
 
     from chestxai.data.preprocess import Preprocess
+    from chestxai.models.checkpoint import save_checkpoint
     from chestxai.models.classifier import Classifier
     from chestxai.train.fit import invoking_command
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    images = unlabelled_images(args.image_size, 0.2, 0)
+    sources = tuple(name.strip() for name in args.sources.split(","))
+    if not sources or not set(sources) <= {"nih", "kermany"}:
+        ap.error(f"--sources: expected nih, kermany or nih,kermany, got {args.sources!r}")
+    images = unlabelled_images(args.image_size, 0.2, 0, sources)
     model = Classifier(["ssl"], arch=args.arch, preprocess=Preprocess(args.image_size))
     proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
     params = list(model.trunk.parameters()) + list(proj.parameters())
@@ -172,6 +185,8 @@ def main() -> int:
                   f"loss {np.mean(history[-10:]):.3f}", file=log, flush=True)
         if step % 100 == 0:
             save_state(out, model, proj, opt, start + step, {})
+        if args.keep_every and step % args.keep_every == 0:
+            save_checkpoint(model, out / f"ssl_step{start + step}.pt", metrics={"ssl_steps": start + step})
     save_state(out, model, proj, opt, start + step, {"ssl_loss_last10": float(np.mean(history[-10:]))})
     summary = {"images": len(images), "steps": step, "epochs": step * args.batch_size / len(images),
                "minutes": (time.perf_counter() - t0) / 60, "loss_first10": float(np.mean(history[:10])),
