@@ -13,7 +13,8 @@ rotation +-10 degrees, brightness/contrast +-0.4, blur, horizontal flip, as MoCo
 for radiographs (no colour jitter: they are grey).
 
 Images: all of ``../shared/kermany`` and the NIH development patients of ``train_reference.py``'s split (seed 0,
-20% test patients): the test patients' images are never seen, not even unlabelled. The checkpoint is a chestxai
+20% test patients): the test patients' images are never seen, not even unlabelled. ``--sources nih`` (or
+``kermany``) keeps one of the two. The checkpoint is a chestxai
 checkpoint with one placeholder finding (``ssl``), so ``--init`` reads it like any other.
 """
 
@@ -37,7 +38,8 @@ SHARED = REPO.parent / "shared"
 
 
 def unlabelled_images(size: int, test_fraction: float, seed: int, sources: tuple[str, ...] = ("nih", "kermany")) -> np.ndarray:
-    """uint8 ``[N, size, size]``: every Kermany image and the NIH images outside ``train_reference``'s test split.
+    """uint8 ``[N, size, size]``: the images of ``sources``: every Kermany image, the NIH images outside
+    ``train_reference``'s test split, or both.
 
     ``sources`` picks either or both: 3,331 of the 4,093 are children's images, so whether the adult images alone
     make a better trunk for adult findings is a question ``--sources nih`` answers.
