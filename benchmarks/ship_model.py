@@ -228,6 +228,25 @@ def validation_auc(run: Path, findings: list[str]) -> dict[str, Any]:
     return {f: auc_entry(saved["labels"][:, j], saved["probs"][:, j]) for j, f in enumerate(findings)}
 
 
+def probability_lines(card: dict[str, Any]) -> list[str]:
+    """The card's line on what its probabilities mean: a --pos-weight run reports them with -log w taken back off."""
+    shift = {f: v for f, v in (card.get("logit_shift") or {}).items() if v}
+    if not shift:
+        return []
+    line = ("- Probabilities: training weighted positives by w = negatives / positives (`--pos-weight`), which "
+            "multiplies the odds the network learns by w; reported probabilities take it back off (logit shift "
+            + ", ".join(f"{f} {v:+.2f}" for f, v in shift.items()) + "), so they sit on the training prevalence's "
+            "scale. Thresholds above are on that scale.")
+    held_out = card.get("calibration") or {}
+    if held_out:
+        line += (" Held-out test patients (`benchmarks/results/calibration.md`), expected calibration error "
+                 "without -> with the shift: " + ", ".join(
+                     f"{f} {r['raw']['ece']['value']:.3f} -> {r['prior']['ece']['value']:.3f} (mean probability "
+                     f"{r['raw']['mean_p']['value']:.2f} -> {r['prior']['mean_p']['value']:.2f}, prevalence "
+                     f"{r['prior']['prevalence']:.2f})" for f, r in held_out.items() if f in shift) + ".")
+    return [line]
+
+
 def render_card(card: dict[str, Any]) -> str:
     """The human model card, from the same numbers as card.json."""
     def row(f: str, e: dict[str, Any]) -> str:
@@ -257,6 +276,7 @@ def render_card(card: dict[str, Any]) -> str:
              f"{card['image_size']} px grayscale input, one sigmoid output per finding: {', '.join(card['findings'])}.",
              f"- Decision thresholds (Youden's J on the validation split): "
              + ", ".join(f"{f} {t:.3f}" for f, t in card["thresholds"].items()) + ".",
+             *probability_lines(card),
              f"- File: half-precision checkpoint, {card['size_mb']:.1f} MB.", "",
              "## Data and licences", "", card["data"], "",
              "## Training", "",
@@ -311,6 +331,7 @@ def main() -> None:
     card = {
         "name": args.name, "title": args.title, "arch": model.arch, "image_size": model.preprocess.image_size,
         "findings": model.findings, "thresholds": thresholds, "sample": args.sample,
+        "logit_shift": model.checkpoint_meta.get("logit_shift", {}),
         "init": metrics["config"].get("init"), "pretraining": pretraining(metrics["config"].get("init")),
         "size_mb": (out / "model.pt").stat().st_size / 2**20,
         "command": invoking_command(shlex.split(metrics["config"]["command"])), "ship_command": invoking_command(),

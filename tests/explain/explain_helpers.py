@@ -48,6 +48,7 @@ class RegionModel(Classifier):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(0.0)
         self.head = nn.Linear(4, 2)
+        self.register_buffer("logit_shift", torch.zeros(2), persistent=False)
         with torch.no_grad():
             self.head.weight.copy_(torch.tensor([[1.0, 2.0, 1.0, 0.5], [0.5, 0.5, 0.5, 0.5]]))
             self.head.bias.fill_(-1.0)

@@ -9,7 +9,7 @@ import torch
 
 import chestxai
 from chestxai.data.preprocess import Preprocess
-from chestxai.errors import CheckpointError, UnknownFindingError
+from chestxai.errors import CheckpointError, ConfigError, UnknownFindingError
 from chestxai.models import Classifier, load_checkpoint, save_checkpoint
 
 
@@ -29,6 +29,23 @@ def test_round_trip_keeps_weights_findings_and_preprocessing(model: Classifier, 
     assert loaded.preprocess == Preprocess(64, 0.5, 0.25)
     assert loaded.checkpoint_meta["metrics"]["val_auc"]["effusion"] == 0.8
     assert chestxai.load_model(tmp_path / "m.pt").arch == "densenet121"
+
+
+def test_logit_shift_round_trips_and_moves_only_reported_probabilities(model: Classifier, tmp_path: Path) -> None:
+    save_checkpoint(model, tmp_path / "plain.pt")
+    assert "logit_shift" not in load_checkpoint(tmp_path / "plain.pt").checkpoint_meta  # older checkpoints: no shift
+    model.set_logit_shift({"effusion": -2.0})
+    save_checkpoint(model, tmp_path / "m.pt", half=True)
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    assert loaded.checkpoint_meta["logit_shift"] == {"effusion": -2.0, "pneumonia": 0.0}
+    x = torch.randn(3, 1, 64, 64)
+    with torch.no_grad():
+        logits = loaded(x)
+    expected = torch.sigmoid(logits + torch.tensor([-2.0, 0.0])).numpy()
+    assert abs(loaded.predict_tensor(x) - expected).max() < 1e-6
+    assert abs(loaded.predict_tensor(x, shifted=False) - torch.sigmoid(logits).numpy()).max() < 1e-6
+    with pytest.raises(ConfigError, match="3 values for 2 findings"):
+        model.set_logit_shift([0.0, 0.0, 0.0])
 
 
 def test_half_precision_checkpoint_is_smaller_and_close(model: Classifier, tmp_path: Path) -> None:

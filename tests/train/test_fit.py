@@ -132,6 +132,33 @@ def test_within_source_ignores_a_finding_where_its_source_gives_it_away(syntheti
             progress=False)
 
 
+def test_pos_weight_is_taken_back_off_the_reported_probabilities(synthetic_dir: Path, tmp_path: Path) -> None:
+    """A loss weighting positives by w multiplies the learned odds by w: the checkpoint stores -log w per finding,
+    applied to every reported probability (validation predictions included), never to the logits."""
+    from chestxai.data.cache import cache_images
+    from chestxai.train.fit import split_for_training
+    from chestxai.train.losses import positive_weights
+
+    data = load_dataset(synthetic_dir)
+    data.labels[:, 0] = (np.arange(len(data)) % 4 == 0).astype(np.float32)  # 1 positive in 4
+    fit(data, tmp_path, TrainConfig(["effusion"], epochs=1, pos_weight=True, **FAST), progress=False)
+    train_idx, _ = split_for_training(data.select(["effusion"]), FAST["val_fraction"], 0)
+    w = float(positive_weights(data.labels[train_idx, :1])[0])
+    assert w > 1.5
+    model = load_checkpoint(tmp_path / "model.pt")
+    assert model.checkpoint_meta["logit_shift"]["effusion"] == pytest.approx(-np.log(w), rel=1e-5)
+    saved = np.load(tmp_path / "val_predictions.npz")
+    cached = cache_images(data, model.preprocess)
+    x = model.preprocess.normalise(np.asarray(cached.images[saved["index"]]))
+    with torch.no_grad():
+        raw = torch.sigmoid(model(x)).numpy()[:, 0]
+    shifted = model.predict_tensor(x)[:, 0]
+    assert (shifted < raw).all()
+    np.testing.assert_allclose(shifted, saved["probs"][:, 0], atol=1e-4)
+    fit(data, tmp_path / "plain", TrainConfig(["effusion"], epochs=1, **FAST), progress=False)
+    assert "logit_shift" not in load_checkpoint(tmp_path / "plain" / "model.pt").checkpoint_meta
+
+
 def test_recorded_command_runs_as_written() -> None:
     # A script's command line gets its interpreter back (the model card shows it to be copied); quoting survives.
     assert invoking_command(["benchmarks/train_reference.py", "--out", "runs/a b"]) == \

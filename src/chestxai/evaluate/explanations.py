@@ -169,7 +169,7 @@ class TargetProbability(nn.Module):
         self.model, self.target = model, target
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = torch.sigmoid(self.model(x)[:, self.target])
+        p = torch.sigmoid(self.model(x)[:, self.target])  # the network's own sigmoid, as occlusion uses
         return torch.stack([1 - p, p], dim=1)
 
 

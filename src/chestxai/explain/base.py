@@ -176,7 +176,8 @@ class SaliencyMethod:
         if logits is None:
             with torch.no_grad():
                 logits = self.model(x)
-        return torch.sigmoid(logits[:, index].detach().float()).cpu().numpy()
+        link = getattr(self.model, "probabilities", torch.sigmoid)  # the classifier's reported probability
+        return link(logits.detach().float())[:, index].cpu().numpy()
 
 
 def _decode(image: ImageInput) -> np.ndarray:

@@ -61,6 +61,8 @@ class Occlusion(SaliencyMethod):
         return {"mode": self.mode, "patch": self.patch, "stride": self.stride, "fill": self.fill}
 
     def _probability(self, index: int):
+        # The network's own sigmoid (no logit_shift): an explanation measures the network, not how its
+        # probabilities are rescaled for display, so the maps stay those of the weights.
         return lambda x: torch.sigmoid(self.model(x)[:, index])
 
     def _baseline(self) -> float:

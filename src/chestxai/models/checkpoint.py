@@ -50,7 +50,10 @@ def atomic_write_bytes(data: bytes, path: Path) -> None:
 
 def model_meta(model: Classifier) -> dict[str, Any]:
     """Plain (JSON-safe) description of ``model``, enough to rebuild it."""
-    return {"arch": model.arch, "findings": list(model.findings), "preprocess": model.preprocess.to_dict()}
+    meta = {"arch": model.arch, "findings": list(model.findings), "preprocess": model.preprocess.to_dict()}
+    if bool(model.logit_shift.any()):
+        meta["logit_shift"] = {f: float(v) for f, v in zip(model.findings, model.logit_shift.tolist())}
+    return meta
 
 
 def save_checkpoint(
@@ -92,5 +95,6 @@ def load_checkpoint(path: str | Path) -> Classifier:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match {meta['arch']} ({str(exc)[:120]})") from None
+    model.set_logit_shift(meta.get("logit_shift"))
     model.checkpoint_meta = meta
     return model.eval()

@@ -47,6 +47,9 @@ class Classifier(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.channels, len(self.findings))
+        # Added to the logits before the sigmoid when probabilities are reported (see ``probabilities``); kept in
+        # the checkpoint's metadata, not its weights, so checkpoints without it load unchanged.
+        self.register_buffer("logit_shift", torch.zeros(len(self.findings)), persistent=False)
 
     @property
     def target_layer(self) -> nn.Module:
@@ -70,6 +73,27 @@ class Classifier(nn.Module):
         """Logits ``[N, F]``."""
         return self.head(self.dropout(self.features(x)))
 
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Reported probabilities ``sigmoid(logits + logit_shift)`` for logits ``[N, F]``.
+
+        A loss that weights positives by ``w`` (``--pos-weight``) multiplies the odds the network learns by ``w``;
+        training stores ``-log w`` as the shift, which gives back probabilities on the scale of the training
+        prevalence (a constant per finding: AUCs, rankings and gradient maps are unchanged).
+        """
+        return torch.sigmoid(logits + self.logit_shift.to(logits.dtype))
+
+    def set_logit_shift(self, shift: dict[str, float] | Sequence[float] | torch.Tensor | None) -> None:
+        """Set the per-finding logit shift (a ``{finding: value}`` dict, a sequence in findings order, or None = 0)."""
+        if shift is None:
+            values = [0.0] * len(self.findings)
+        elif isinstance(shift, dict):
+            values = [float(shift.get(f, 0.0)) for f in self.findings]
+        else:
+            values = [float(v) for v in torch.as_tensor(shift).flatten()]
+        if len(values) != len(self.findings):
+            raise ConfigError(f"logit shift has {len(values)} values for {len(self.findings)} findings")
+        self.logit_shift.copy_(torch.tensor(values))
+
     def finding_index(self, finding: str | int) -> int:
         """Column of ``finding`` (a name or an index); unknown names are a user error."""
         if isinstance(finding, (int, np.integer)):
@@ -86,12 +110,14 @@ class Classifier(nn.Module):
         return self.findings.index(name)
 
     @torch.inference_mode()
-    def predict_tensor(self, x: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-        """Probabilities ``[N, F]`` for preprocessed inputs, in eval mode, batched."""
+    def predict_tensor(self, x: torch.Tensor, batch_size: int = 32, shifted: bool = True) -> np.ndarray:
+        """Probabilities ``[N, F]`` for preprocessed inputs, in eval mode, batched (``shifted=False``: the
+        network's own sigmoid, without ``logit_shift``)."""
         was_training = self.training
         self.eval()
         try:
-            out = [torch.sigmoid(self(x[i : i + batch_size])).float() for i in range(0, len(x), batch_size)]
+            link = self.probabilities if shifted else torch.sigmoid
+            out = [link(self(x[i : i + batch_size])).float() for i in range(0, len(x), batch_size)]
         finally:
             self.train(was_training)
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.findings)), np.float32)

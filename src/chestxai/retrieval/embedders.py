@@ -166,7 +166,9 @@ def explain_saliency(method: str = "gradcam", target: str | int | None = None) -
     """A saliency function backed by :mod:`chestxai.explain` (imported when called: retrieval works without it).
 
     ``target`` is the finding whose evidence is embedded; None explains each image's most probable finding, so
-    two images are compared on the evidence for what the classifier sees in each.
+    two images are compared on the evidence for what the classifier sees in each. "Most probable" is read from the
+    network's own sigmoid, before the checkpoint's ``logit_shift``: the maps an IG-CBIR network was trained on then
+    depend on the classifier's weights only.
     """
 
     def run(model: Classifier, x: torch.Tensor) -> list[np.ndarray]:
@@ -176,7 +178,7 @@ def explain_saliency(method: str = "gradcam", target: str | int | None = None) -
             raise ConfigError("IG-CBIR needs the saliency methods of chestxai.explain, not in this installation") from exc
         if target is not None:
             return [s.map for s in explain(model, x, method, target)]
-        top = model.predict_tensor(x).argmax(axis=1)
+        top = model.predict_tensor(x, shifted=False).argmax(axis=1)  # the network's own strongest output
         maps: list[np.ndarray] = [np.zeros(0)] * len(x)
         for finding in np.unique(top):
             rows = np.flatnonzero(top == finding)

@@ -128,7 +128,7 @@ def _evaluate(model: Classifier, loader: DataLoader, loss_fn: MaskedBCEWithLogit
         x, y = x.to(device), y.to(device)
         logits = model(x)
         losses.append(float(loss_fn(logits, y)) * len(x))
-        probs.append(torch.sigmoid(logits).cpu().numpy())
+        probs.append(model.probabilities(logits).cpu().numpy())
         labels.append(y.cpu().numpy())
     n = sum(len(p) for p in probs)
     return sum(losses) / max(n, 1), np.concatenate(probs), np.concatenate(labels)
@@ -192,11 +192,13 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
             log(f"trunk initialised from {config.init} (head new)")
     if config.head_epochs and ctx.active:
         raise ConfigError("--head-epochs (a frozen trunk) is single-process only: DDP expects every weight to train")
+    pos_weight = positive_weights(dataset.labels[train_idx]) if config.pos_weight else None
+    # The weighted loss multiplies the learned odds by pos_weight; its log is taken back off reported probabilities.
+    model.set_logit_shift(-torch.log(pos_weight) if pos_weight is not None else None)
     model.to(ctx.device)
     from timm.utils import ModelEmaV3
 
     ema = ModelEmaV3(model, decay=config.ema_decay, use_warmup=True) if config.ema_decay > 0 else None
-    pos_weight = positive_weights(dataset.labels[train_idx]) if config.pos_weight else None
     loss_fn = MaskedBCEWithLogits(pos_weight).to(ctx.device)
     eval_loss = MaskedBCEWithLogits().to(ctx.device)
     trained = ctx.wrap(model)
