@@ -41,6 +41,15 @@ def test_threshold_metrics() -> None:
     assert m == {"accuracy": pytest.approx(3 / 5), "sensitivity": pytest.approx(2 / 3), "specificity": 0.5}
 
 
+def test_report_takes_one_threshold_per_finding() -> None:
+    y = np.array([[1, 1], [1, 0], [0, 1], [0, 0]], dtype=float)
+    p = np.array([[0.30, 0.9], [0.20, 0.6], [0.10, 0.7], [0.05, 0.2]])
+    report = classification_report(y, p, ["effusion", "pneumonia"], threshold={"effusion": 0.15, "pneumonia": 0.5},
+                                   n_boot=20)
+    assert report["effusion"]["threshold"] == 0.15 and report["effusion"]["accuracy"] == 1.0
+    assert report["pneumonia"]["threshold"] == 0.5 and report["pneumonia"]["accuracy"] == 0.75
+
+
 def test_report_has_subgroups_and_table() -> None:
     y = np.array([[1], [0], [1], [0], [0], [0]], dtype=float)
     p = np.array([[0.9], [0.1], [0.8], [0.3], [0.2], [0.4]])

@@ -10,7 +10,8 @@ from service_helpers import grey_png
 
 from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
 from chestxai.models.classifier import Classifier
-from chestxai.service.analysis import LRU, Analyzer, ServiceConfig, decision_thresholds, fit, model_label, scale_box
+from chestxai.models.checkpoint import decision_thresholds
+from chestxai.service.analysis import LRU, Analyzer, ServiceConfig, fit, model_label, scale_box
 
 
 @pytest.fixture(scope="module")

@@ -81,22 +81,25 @@ def classification_report(
     labels: np.ndarray,
     probs: np.ndarray,
     findings: list[str],
-    threshold: float = 0.5,
+    threshold: float | dict[str, float] = 0.5,
     groups: dict[str, np.ndarray] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """``{finding: finding_report(...)}``, plus ``by_<group>`` sub-reports (e.g. by source, by view).
 
+    ``threshold`` is one value for every finding or ``{finding: value}`` (a shipped model's decision thresholds).
+
     Subgroups matter here: in ``../shared/data`` the pneumonia label follows the image's source, so only the AUC
     within one source is an honest pneumonia figure. Groups with a single class get ``auc`` NaN and are kept.
     """
     report: dict[str, dict[str, Any]] = {}
     for j, name in enumerate(findings):
-        entry = finding_report(labels[:, j], probs[:, j], threshold, n_boot, seed)
+        t = threshold[name] if isinstance(threshold, dict) else threshold
+        entry = finding_report(labels[:, j], probs[:, j], t, n_boot, seed)
         for group_name, values in (groups or {}).items():
             entry[f"by_{group_name}"] = {
-                str(g): finding_report(labels[values == g, j], probs[values == g, j], threshold, n_boot, seed)
+                str(g): finding_report(labels[values == g, j], probs[values == g, j], t, n_boot, seed)
                 for g in sorted(set(values.tolist()))
             }
         report[name] = entry

@@ -44,12 +44,15 @@ def evaluate_model(
     model: Classifier,
     dataset: CXRDataset,
     out_dir: str | Path,
-    threshold: float = 0.5,
+    threshold: float | dict[str, float] = 0.5,
     n_boot: int = 1000,
     seed: int = 0,
     strict: bool = False,
 ) -> dict[str, Any]:
-    """Write ``metrics.json`` ({finding: {auc, auc_ci, n, ...}}), ``metrics.md`` and ``roc.png`` to ``out_dir``."""
+    """Write ``metrics.json`` ({finding: {auc, auc_ci, n, ...}}), ``metrics.md`` and ``roc.png`` to ``out_dir``.
+
+    ``threshold``: one value, or ``{finding: value}`` (accuracy at a shipped model's own decision lines).
+    """
     findings = shared_findings(model, dataset)
     data = dataset.select(findings)
     probs_all, valid, errors = predict_dataset(model, data, strict)
@@ -67,10 +70,17 @@ def evaluate_model(
     os.replace(tmp, out / "metrics.json")
     header = (
         f"# Evaluation of `{model.arch}` ({', '.join(findings)})\n\n"
-        f"{int(valid.sum())} images evaluated, {len(errors)} unreadable skipped; threshold {threshold}; "
+        f"{int(valid.sum())} images evaluated, {len(errors)} unreadable skipped; {threshold_text(threshold)}; "
         f"AUC 95% CI by bootstrap ({n_boot} resamples).\n\n"
     )
     (out / "metrics.md").write_text(header + markdown_table(report))
     plot_roc(labels, probs, findings, str(out / "roc.png"), "ROC")
     np.savez(out / "predictions.npz", probs=probs, labels=labels, paths=np.asarray(meta["path"].astype(str)))
     return report
+
+
+def threshold_text(threshold: float | dict[str, float]) -> str:
+    """The threshold(s) accuracy was measured at, as the tables' header says it."""
+    if isinstance(threshold, dict):
+        return "thresholds " + ", ".join(f"{f} {t:.3f}" for f, t in threshold.items())
+    return f"threshold {threshold}"

@@ -23,6 +23,7 @@ from chestxai.evaluate.explanation_report import evaluate_explanations
 from chestxai.evaluate.report import evaluate_model
 from chestxai.evaluate.retrieval import SETTINGS, chance_level, evaluate_retrieval
 from chestxai.explain.base import EVALUATED_METHODS
+from chestxai.models.checkpoint import decision_thresholds
 from chestxai.models.classifier import Classifier
 
 Log = Callable[[str], None]
@@ -133,13 +134,13 @@ def reproduce(
     data = load_dataset(data_dir, findings=model.findings)
     test = held_out(data, seed, test_fraction)
     log(f"classification on {len(test)} held-out images")
-    cls = evaluate_model(model, test, out / "classification")
+    cls = evaluate_model(model, test, out / "classification", threshold=decision_thresholds(model, 0.5))
     kermany = None
     if kermany_model is not None and kermany_dir is not None:
         k_test = held_out(load_dataset(kermany_dir, findings=kermany_model.findings), seed, test_fraction)
         log(f"paediatric classification on {len(k_test)} held-out images")
-        threshold = kermany_model.checkpoint_meta.get("thresholds", {}).get("pneumonia", 0.5)
-        kermany = evaluate_model(kermany_model, k_test, out / "kermany", threshold=threshold)
+        kermany = evaluate_model(kermany_model, k_test, out / "kermany",
+                                 threshold=decision_thresholds(kermany_model, 0.5))
 
     where = (f"the patient-level test split (seed {seed}, {test_fraction:.0%} of patients) of `{data_dir}`"
              if test_fraction is not None else f"`{data_dir}`, whose patients were all held out from training")

@@ -98,3 +98,9 @@ def load_checkpoint(path: str | Path) -> Classifier:
     model.set_logit_shift(meta.get("logit_shift"))
     model.checkpoint_meta = meta
     return model.eval()
+
+
+def decision_thresholds(model: Classifier, default: float) -> dict[str, float]:
+    """Per-finding decision thresholds: those the checkpoint stores (shipped models), else ``default``."""
+    stored = (getattr(model, "checkpoint_meta", {}) or {}).get("thresholds") or {}
+    return {f: float(stored.get(f, default)) for f in model.findings}

@@ -40,6 +40,7 @@ from chestxai.data.io import DEFAULT_MAX_PIXELS, read_image_bytes
 from chestxai.errors import ConfigError
 from chestxai.explain import SaliencyMap, explain, overlay, parse_methods, to_box
 from chestxai.explain.evidence import CMAP, Box
+from chestxai.models.checkpoint import decision_thresholds
 from chestxai.models.classifier import Classifier
 from chestxai.retrieval.api import _case_pixels
 from chestxai.retrieval.catalogue import Case, Catalogue, NewCase, thumbnail_of
@@ -360,12 +361,6 @@ def model_label(model: Classifier) -> str:
     """A human name for the model: the shipped name, else the file it came from, else its architecture."""
     meta = getattr(model, "checkpoint_meta", {}) or {}
     return str(meta.get("shipped_name") or meta.get("source") or model.arch)
-
-
-def decision_thresholds(model: Classifier, default: float) -> dict[str, float]:
-    """Per-finding decision thresholds: those the checkpoint stores (shipped models), else ``default``."""
-    stored = (getattr(model, "checkpoint_meta", {}) or {}).get("thresholds") or {}
-    return {f: float(stored.get(f, default)) for f in model.findings}
 
 
 def check_catalogue(catalogue: Catalogue, embedder: Embedder) -> None:
