@@ -73,24 +73,27 @@ def same_as_shipped_test(test, model_name: str, log: Log) -> bool | None:
     return same
 
 
-def empty_map_share(model, dataset, target: str | None) -> float:
-    """Share of ``dataset``'s images whose Grad-CAM for ``target`` is all zero (Grad-CAM's ReLU removes a map whose
-    evidence is all negative). Many empty maps would collapse IG-CBIR's embedding to one point, so the report says
+CAM_METHODS = ("gradcam", "gradcampp")
+
+
+def empty_map_share(model, dataset, target: str | None, method: str = "gradcam") -> float:
+    """Share of ``dataset``'s images whose ``method`` map for ``target`` is all zero (Grad-CAM's ReLU removes a map
+    whose evidence is all negative). Many empty maps would collapse IG-CBIR's embedding to one point, so the report says
     why the target it uses was chosen."""
     from chestxai.data.cache import cache_images
     from chestxai.retrieval.embedders import explain_saliency, saliency_maps_uint8
 
     cached = cache_images(dataset, model.preprocess)
     images = list(np.asarray(cached.images[cached.valid]))
-    maps = saliency_maps_uint8(model, images, explain_saliency("gradcam", target), model.preprocess)
+    maps = saliency_maps_uint8(model, images, explain_saliency(method, target), model.preprocess)
     return float(np.mean(maps.reshape(len(maps), -1).max(axis=1) == 0))
 
 
-def empty_map_text(empty: dict[str, float], target: str | None) -> str:
-    """Why IG-CBIR embeds the saliency maps it does, from the measured share of all-zero Grad-CAM maps."""
+def empty_map_text(empty: dict[str, float], target: str | None, method: str = "gradcam") -> str:
+    """Why IG-CBIR embeds the saliency maps it does, from the measured share of all-zero maps."""
     parts = [f"{finding} {share:.0%}" for finding, share in empty.items()]
     used = f"the {target} output's maps" if target else "the map of each image's most probable finding"
-    return (f"Share of dev images whose Grad-CAM is all zero (no positive evidence for that output): "
+    return (f"Share of dev images whose {method} map is all zero (no positive evidence for that output): "
             f"{', '.join(parts)}. All-zero maps give one and the same embedding, so IG-CBIR here embeds {used}.")
 
 
@@ -101,8 +104,8 @@ def has_provenance(path: Path) -> bool:
     return path.is_file() and "igcbir" in load_checkpoint(path).checkpoint_meta
 
 
-def train_or_load_igcbir(model, dev, out_dir: Path, target: str | None, epochs: int, lr: float, log: Log
-                         ) -> dict[str, Any]:
+def train_or_load_igcbir(model, dev, out_dir: Path, method: str, target: str | None, epochs: int, lr: float,
+                         log: Log) -> dict[str, Any]:
     """Fine-tune IG-CBIR's network on the dev images (resuming an interrupted run), or reuse a finished one."""
     from chestxai.retrieval.igcbir_train import train_igcbir
 
@@ -110,10 +113,15 @@ def train_or_load_igcbir(model, dev, out_dir: Path, target: str | None, epochs: 
     wall = None
     if not has_provenance(ckpt):
         t0 = time.perf_counter()
-        train_igcbir(model, dev, out_dir, method="gradcam", target=target, resume=True, progress=False, log=log,
+        train_igcbir(model, dev, out_dir, method=method, target=target, resume=True, progress=False, log=log,
                      epochs=epochs, lr=lr)
         wall = time.perf_counter() - t0
     else:
+        from chestxai.models.checkpoint import load_checkpoint
+
+        used = load_checkpoint(ckpt).checkpoint_meta["igcbir"].get("saliency", "gradcam")
+        if used != method:
+            raise SystemExit(f"{ckpt} was fine-tuned on {used} maps, not {method}: pass another --train-igcbir DIR")
         log(f"reusing the finished IG-CBIR network {ckpt}")
     metrics = json.loads((out_dir / "metrics.json").read_text())
     return {"path": ckpt, "wall_s": wall, "metrics": metrics}
@@ -121,6 +129,8 @@ def train_or_load_igcbir(model, dev, out_dir: Path, target: str | None, epochs: 
 
 def igcbir_text(trained: dict[str, Any], target: str | None, n_dev: int) -> str:
     """One paragraph on how the IG-CBIR network was made and how well it classifies saliency maps."""
+    from chestxai.models.checkpoint import load_checkpoint
+
     history = trained["metrics"].get("history", [])
     best = max(history, key=lambda h: h["score"]) if history else {}
     epoch_s = sum(h["seconds"] for h in history)
@@ -128,7 +138,8 @@ def igcbir_text(trained: dict[str, Any], target: str | None, n_dev: int) -> str:
     wall = f"{trained['wall_s'] / 60:.1f} min wall in this run" if trained["wall_s"] else "trained in an earlier run"
     path = trained["path"]
     shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    return (f"IG-CBIR network: `{shown}`, a copy of the classifier fine-tuned on Grad-CAM maps of "
+    method = load_checkpoint(path).checkpoint_meta["igcbir"].get("saliency", "gradcam")
+    return (f"IG-CBIR network: `{shown}`, a copy of the classifier fine-tuned on {method} maps of "
             f"{'the ' + target + ' output' if target else 'each image' + chr(39) + 's most probable finding'} "
             f"of the {n_dev} dev images (same labels, same train/validation patients as the classifier), "
             f"{len(history)} of {trained['metrics']['config']['epochs']} epochs run, lr "
@@ -163,7 +174,9 @@ def main() -> None:
     ap.add_argument("--train-igcbir", metavar="DIR", help="fine-tune the IG-CBIR network on the dev split into DIR "
                     "(resumes an interrupted run, reuses a finished one)")
     ap.add_argument("--igcbir-target", default="top",
-                    help="finding whose Grad-CAM is embedded ('top' = each image's most probable)")
+                    help="finding whose saliency map is embedded ('top' = each image's most probable)")
+    ap.add_argument("--igcbir-method", default="gradcam",
+                    help="saliency method whose maps IG-CBIR embeds (with --train-igcbir)")
     ap.add_argument("--igcbir-epochs", type=int, default=5)
     ap.add_argument("--igcbir-lr", type=float, default=1e-4)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
@@ -191,16 +204,19 @@ def main() -> None:
     log(f"catalogue: {built}")
     methods = {"ssim": SSIMScorer(), "cnn": CNNEmbedder(model)}
     target = None if args.igcbir_target == "top" else args.igcbir_target
+    method = args.igcbir_method
+    if args.igcbir_model:
+        method = load_checkpoint(args.igcbir_model).checkpoint_meta.get("igcbir", {}).get("saliency", "gradcam")
     trained = None
     empty = {}
-    if args.train_igcbir or args.igcbir_model:
+    if (args.train_igcbir or args.igcbir_model) and method in CAM_METHODS:  # a CAM's ReLU can empty a map
         for finding in dict.fromkeys([args.finding, target]):
             name = finding or "each image's most probable finding"
-            empty[name] = empty_map_share(model, dev, finding)
-            log(f"Grad-CAM of {name}: all zero on {empty[name]:.0%} of the dev images")
+            empty[name] = empty_map_share(model, dev, finding, method)
+            log(f"{method} map of {name}: all zero on {empty[name]:.0%} of the dev images")
     if args.train_igcbir:
-        trained = train_or_load_igcbir(model, dev, Path(args.train_igcbir).resolve(), target, args.igcbir_epochs,
-                                       args.igcbir_lr, log)
+        trained = train_or_load_igcbir(model, dev, Path(args.train_igcbir).resolve(), method, target,
+                                       args.igcbir_epochs, args.igcbir_lr, log)
         methods["igcbir"] = build_embedder("igcbir", model, load_checkpoint(trained["path"]))
     elif args.igcbir_model:
         methods["igcbir"] = build_embedder("igcbir", model, load_checkpoint(args.igcbir_model))
@@ -234,7 +250,7 @@ def main() -> None:
     if trained:
         lines += [igcbir_text(trained, target, len(dev)), ""]
     if empty:
-        lines += [empty_map_text(empty, target), ""]
+        lines += [empty_map_text(empty, target, method), ""]
     lines += [verdict(summary, list(methods)), ""]
     lines.append(summary_body(summary, {**info, "figure": "retrieval_report/examples.png"}))
     (out / "retrieval_report.md").write_text("\n".join(lines))
