@@ -59,6 +59,25 @@ def test_evaluate_writes_metrics_and_table(trained: Path, synthetic_dir: Path, t
     assert (tmp_path / "roc.png").stat().st_size > 0
 
 
+def test_evaluate_measures_accuracy_at_the_models_own_thresholds_unless_given(
+    trained: Path, synthetic_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    payload = torch.load(trained, weights_only=True)
+    payload["meta"]["thresholds"] = {"effusion": 0.2, "pneumonia": 0.7}
+    torch.save(payload, tmp_path / "with_thresholds.pt")
+    args = ["evaluate", "--model", str(tmp_path / "with_thresholds.pt"), "--data", str(synthetic_dir), "--bootstrap",
+            "20", "--out"]
+    assert main([*args, str(tmp_path / "own")]) == 0
+    own = json.loads((tmp_path / "own" / "metrics.json").read_text())
+    assert (own["effusion"]["threshold"], own["pneumonia"]["threshold"]) == (0.2, 0.7)
+    assert "thresholds effusion 0.200, pneumonia 0.700" in (tmp_path / "own" / "metrics.md").read_text()
+    assert main([*args, str(tmp_path / "given"), "--threshold", "0.4"]) == 0
+    given = json.loads((tmp_path / "given" / "metrics.json").read_text())
+    assert given["effusion"]["threshold"] == given["pneumonia"]["threshold"] == 0.4
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="checkpoint path or shipped model name")
     _add_data_options(e)
     e.add_argument("--split", help="evaluate only rows whose 'split' column has this value (e.g. test)")
-    e.add_argument("--threshold", type=float, default=0.5)
+    e.add_argument("--threshold", type=float,
+                   help="probability for accuracy/sensitivity/specificity (default: the model's own decision "
+                        "thresholds, else 0.5)")
     e.add_argument("--bootstrap", type=int, default=1000)
     e.add_argument("--out", required=True)
 
@@ -196,6 +198,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.errors import DataFormatError
     from chestxai.evaluate.report import evaluate_model
+    from chestxai.models.checkpoint import decision_thresholds
 
     model = load_model(args.model)
     data = _load_data(args)
@@ -205,7 +208,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         import numpy as np
 
         data = data.subset(np.flatnonzero(data.meta["split"].astype(str).to_numpy() == args.split))
-    report = evaluate_model(model, data, args.out, threshold=args.threshold, n_boot=args.bootstrap)
+    threshold = args.threshold if args.threshold is not None else decision_thresholds(model, 0.5)
+    report = evaluate_model(model, data, args.out, threshold=threshold, n_boot=args.bootstrap)
     print(json.dumps(report, indent=2, default=float))
     print(f"wrote {Path(args.out) / 'metrics.json'} and metrics.md", file=sys.stderr)
     return 0
