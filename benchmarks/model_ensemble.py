@@ -101,6 +101,9 @@ def main() -> None:
     runs: dict[str, dict[str, np.ndarray]] = {}
     for ref in args.models.split(","):
         model = load_model(ref)
+        # Members are averaged on the networks' own sigmoid: runs trained before checkpoints stored the
+        # --pos-weight shift carry none, so shifted and unshifted probabilities would be mixed.
+        model.set_logit_shift(None)
         views = {s: view_probabilities(model, d, args.tta) for s, d in parts.items()}
         runs[ref] = {s: v[0] for s, v in views.items()}
         runs[f"{ref} + {args.tta}"] = {s: np.mean(v, axis=0) for s, v in views.items()}
