@@ -94,17 +94,16 @@ def prior_shift(dev, config: dict[str, Any], findings: list[str]) -> dict[str, f
 
 def parts(model, data_dir: str, split_seed: int, holdout: float):
     """The model's validation and test patients, labels masked as its training masked them (within source)."""
+    from retrieval_report import reference_split
+
     from chestxai.data.confound import mask_confounded
     from chestxai.data.datasets import load_dataset
-    from chestxai.data.split import patient_split
     from chestxai.train.fit import split_for_training
 
     config = model.checkpoint_meta.get("config", {})
     findings = list(model.findings)
-    data = load_dataset(data_dir, findings=findings).select(findings)
-    cut = patient_split(data.meta, (1 - holdout, 0.0, holdout), seed=split_seed, labels=data.labels)
+    dev, test = reference_split(load_dataset(data_dir, findings=findings).select(findings), split_seed, holdout)
     within = list(config.get("within_source") or [])
-    dev, test = data.subset(cut["train"]), data.subset(cut["test"])
     if within:
         dev, _ = mask_confounded(dev, within)
         test, _ = mask_confounded(test, within)
@@ -236,6 +235,7 @@ def main() -> None:
     model = load_model(args.model)
     result = measure(model, args.data, args.split_seed, args.holdout_fraction)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     plot(result, out / "calibration.png")
     (out / "calibration.json").write_text(json.dumps(result, indent=2))
     command = ("python benchmarks/calibration.py " + " ".join(sys.argv[1:])).strip()

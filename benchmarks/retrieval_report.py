@@ -99,9 +99,16 @@ def empty_map_text(empty: dict[str, float], target: str | None, method: str = "g
 
 def has_provenance(path: Path) -> bool:
     """A finished ``train_igcbir`` run: its model.pt carries the IG-CBIR provenance (written after training)."""
-    from chestxai.models.checkpoint import load_checkpoint
+    from chestxai.models.checkpoint import read_checkpoint
 
-    return path.is_file() and "igcbir" in load_checkpoint(path).checkpoint_meta
+    return path.is_file() and "igcbir" in read_checkpoint(path)["meta"]
+
+
+def saliency_of(path: str | Path) -> str:
+    """The saliency method an IG-CBIR network was fine-tuned on (its recorded provenance)."""
+    from chestxai.models.checkpoint import read_checkpoint
+
+    return read_checkpoint(path)["meta"].get("igcbir", {}).get("saliency", "gradcam")
 
 
 def train_or_load_igcbir(model, dev, out_dir: Path, method: str, target: str | None, epochs: int, lr: float,
@@ -117,9 +124,7 @@ def train_or_load_igcbir(model, dev, out_dir: Path, method: str, target: str | N
                      epochs=epochs, lr=lr)
         wall = time.perf_counter() - t0
     else:
-        from chestxai.models.checkpoint import load_checkpoint
-
-        used = load_checkpoint(ckpt).checkpoint_meta["igcbir"].get("saliency", "gradcam")
+        used = saliency_of(ckpt)
         if used != method:
             raise SystemExit(f"{ckpt} was fine-tuned on {used} maps, not {method}: pass another --train-igcbir DIR")
         log(f"reusing the finished IG-CBIR network {ckpt}")
@@ -129,8 +134,6 @@ def train_or_load_igcbir(model, dev, out_dir: Path, method: str, target: str | N
 
 def igcbir_text(trained: dict[str, Any], target: str | None, n_dev: int) -> str:
     """One paragraph on how the IG-CBIR network was made and how well it classifies saliency maps."""
-    from chestxai.models.checkpoint import load_checkpoint
-
     history = trained["metrics"].get("history", [])
     best = max(history, key=lambda h: h["score"]) if history else {}
     epoch_s = sum(h["seconds"] for h in history)
@@ -138,7 +141,7 @@ def igcbir_text(trained: dict[str, Any], target: str | None, n_dev: int) -> str:
     wall = f"{trained['wall_s'] / 60:.1f} min wall in this run" if trained["wall_s"] else "trained in an earlier run"
     path = trained["path"]
     shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    method = load_checkpoint(path).checkpoint_meta["igcbir"].get("saliency", "gradcam")
+    method = saliency_of(path)
     return (f"IG-CBIR network: `{shown}`, a copy of the classifier fine-tuned on {method} maps of "
             f"{'the ' + target + ' output' if target else 'each image' + chr(39) + 's most probable finding'} "
             f"of the {n_dev} dev images (same labels, same train/validation patients as the classifier), "
@@ -204,9 +207,7 @@ def main() -> None:
     log(f"catalogue: {built}")
     methods = {"ssim": SSIMScorer(), "cnn": CNNEmbedder(model)}
     target = None if args.igcbir_target == "top" else args.igcbir_target
-    method = args.igcbir_method
-    if args.igcbir_model:
-        method = load_checkpoint(args.igcbir_model).checkpoint_meta.get("igcbir", {}).get("saliency", "gradcam")
+    method = saliency_of(args.igcbir_model) if args.igcbir_model else args.igcbir_method
     trained = None
     empty = {}
     if (args.train_igcbir or args.igcbir_model) and method in CAM_METHODS:  # a CAM's ReLU can empty a map
