@@ -94,15 +94,14 @@ def prior_shift(dev, config: dict[str, Any], findings: list[str]) -> dict[str, f
 
 def parts(model, data_dir: str, split_seed: int, holdout: float):
     """The model's validation and test patients, labels masked as its training masked them (within source)."""
-    from retrieval_report import reference_split
-
     from chestxai.data.confound import mask_confounded
     from chestxai.data.datasets import load_dataset
+    from chestxai.data.split import holdout_split
     from chestxai.train.fit import split_for_training
 
     config = model.checkpoint_meta.get("config", {})
     findings = list(model.findings)
-    dev, test = reference_split(load_dataset(data_dir, findings=findings).select(findings), split_seed, holdout)
+    dev, test = holdout_split(load_dataset(data_dir, findings=findings).select(findings), holdout, split_seed)
     within = list(config.get("within_source") or [])
     if within:
         dev, _ = mask_confounded(dev, within)

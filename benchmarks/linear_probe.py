@@ -67,13 +67,13 @@ def main() -> None:
     from chestxai.data.datasets import load_dataset
     from chestxai.data.preprocess import Preprocess
     from chestxai.evaluate.classification import auc_ci
+    from chestxai.data.split import holdout_split
     from chestxai.models import load_checkpoint
-    from retrieval_report import reference_split
 
     t0 = time.perf_counter()
     model = load_checkpoint(args.trunk).eval()
     findings = ["effusion", "pneumonia", "normal"]
-    dev, test = reference_split(load_dataset(args.data, findings=findings), 0, 0.2)
+    dev, test = holdout_split(load_dataset(args.data, findings=findings), 0.2, 0)
     dev, _ = mask_confounded(dev, ["pneumonia"])  # pneumonia learned and judged within source, as the shipped model
     pre = Preprocess(args.image_size)
     x_dev, x_test = (pooled_features(model, cache_images(d, pre).images, pre) for d in (dev, test))

@@ -25,7 +25,7 @@ from chestxai import load_model
 from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets import load_dataset
 from chestxai.data.datasets.base import CXRDataset
-from chestxai.data.split import patient_split
+from chestxai.data.split import holdout_split
 from chestxai.evaluate.classification import auc_ci
 from chestxai.evaluate.report import predict_dataset
 from chestxai.models.classifier import Classifier
@@ -93,11 +93,10 @@ def main() -> None:
     ap.add_argument("--tta", default="flip", choices=list(VIEWS), help="test-time views beside the plain one")
     args = ap.parse_args()
     data = load_dataset(args.data, findings=FINDINGS)
-    split = patient_split(data.meta, (0.8, 0.0, 0.2), seed=0, labels=data.labels)
-    dev = data.subset(split["train"])
+    dev, test = holdout_split(data, 0.2, 0)
     within = [f for f in args.within_source.split(",") if f]
     _, val_idx = split_for_training(mask_confounded(dev, within)[0] if within else dev, 0.15, 0)
-    parts = {"val": dev.subset(val_idx), "test": data.subset(split["test"])}
+    parts = {"val": dev.subset(val_idx), "test": test}
     runs: dict[str, dict[str, np.ndarray]] = {}
     for ref in args.models.split(","):
         model = load_model(ref)

@@ -47,12 +47,11 @@ def unlabelled_images(size: int, test_fraction: float, seed: int, sources: tuple
     from chestxai.data.cache import cache_images
     from chestxai.data.datasets import load_dataset
     from chestxai.data.preprocess import Preprocess
-    from chestxai.data.split import patient_split
+    from chestxai.data.split import holdout_split
 
     pre = Preprocess(size)
     nih = load_dataset(str(SHARED / "data"), findings=["effusion", "pneumonia", "normal"])
-    parts = patient_split(nih.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=nih.labels)
-    chosen = {"nih": lambda: nih.subset(parts["train"]),
+    chosen = {"nih": lambda: holdout_split(nih, test_fraction, seed)[0],
               "kermany": lambda: load_dataset(str(SHARED / "kermany"), findings=["pneumonia"])}
     arrays = []
     for ds in (chosen[name]() for name in sources):

@@ -72,12 +72,12 @@ def main() -> None:
 
     from chestxai import load_model
     from chestxai.data.datasets import load_dataset
+    from chestxai.data.split import holdout_split
     from chestxai.evaluate.retrieval import SEEDS, SETTINGS, chance_level, prepare, score_seed, split_queries, summarise
-    from retrieval_report import reference_split
 
     model = load_model(args.model).eval()
     data = load_dataset(args.data, findings=list(model.findings))
-    _, test = reference_split(data, 0, 0.2)
+    _, test = holdout_split(data, 0.2, 0)
     queries = set(test.meta["patient_id"].astype(str))
     rd = prepare(data, args.finding, model.preprocess)
     pool, _ = split_queries(rd, 0, 0.2, queries)

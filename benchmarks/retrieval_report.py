@@ -50,14 +50,6 @@ def build_catalogue(model, data, root: Path) -> dict:
                 "info": cat.info()}
 
 
-def reference_split(data, seed: int, test_fraction: float) -> tuple[Any, Any]:
-    """Dev and held-out test parts exactly as ``benchmarks/train_reference.py`` cut them (the default model's)."""
-    from chestxai.data.split import patient_split
-
-    parts = patient_split(data.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=data.labels)
-    return data.subset(parts["train"]), data.subset(parts["test"])
-
-
 def same_as_shipped_test(test, model_name: str, log: Log) -> bool | None:
     """Whether ``test`` holds exactly the images of the shipped model's held-out sample, i.e. its test patients
     (None when ``model_name`` is a checkpoint path, which has no sample)."""
@@ -194,13 +186,14 @@ def main() -> None:
 
     from chestxai import load_model
     from chestxai.data.datasets import load_dataset
+    from chestxai.data.split import holdout_split
     from chestxai.evaluate.retrieval import evaluate_retrieval, summary_body
     from chestxai.models.checkpoint import load_checkpoint
     from chestxai.retrieval.embedders import CNNEmbedder, SSIMScorer, build_embedder
 
     model = load_model(args.model)
     data = load_dataset(args.data, findings=list(model.findings))
-    dev, test = reference_split(data, args.split_seed, args.holdout_fraction)
+    dev, test = holdout_split(data, args.holdout_fraction, args.split_seed)
     matches_reference = same_as_shipped_test(test, args.model, log)
     with tempfile.TemporaryDirectory() as tmp:
         built = build_catalogue(model, data, Path(tmp) / "catalogue")

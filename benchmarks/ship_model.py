@@ -24,7 +24,7 @@ from PIL import Image
 from chestxai.data.datasets import load_dataset
 from chestxai.data.io import read_image
 from chestxai.data.preprocess import Preprocess
-from chestxai.data.split import patient_split
+from chestxai.data.split import holdout_rows
 from chestxai.evaluate.classification import auc, auc_ci
 from chestxai.evaluate.report import predict_dataset
 from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
@@ -89,8 +89,7 @@ LABEL_COLUMNS = ("image", "source", "patient_id", "view", "other_findings")
 def held_out(data_dir: str, findings: list[str], seed: int, test_fraction: float, max_images: int | None):
     """The test split of ``train_reference.py`` (optionally a class-stratified subset of it)."""
     data = load_dataset(data_dir, findings=findings)
-    parts = patient_split(data.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=data.labels)
-    rows = parts["test"]
+    _, rows = holdout_rows(data.meta, test_fraction, seed, data.labels)
     if max_images and len(rows) > max_images:
         rng = np.random.default_rng(seed)
         first = np.nan_to_num(data.labels[rows, 0], nan=-1)
@@ -274,7 +273,7 @@ def render_card(card: dict[str, Any]) -> str:
              f"{'trunk from ' + card['init'] + ' (see Training; ' if card.get('init') else 'random initialisation ('}"
              "no ImageNet weights were available), "
              f"{card['image_size']} px grayscale input, one sigmoid output per finding: {', '.join(card['findings'])}.",
-             f"- Decision thresholds (Youden's J on the validation split): "
+             "- Decision thresholds (Youden's J on the validation split): "
              + ", ".join(f"{f} {t:.3f}" for f, t in card["thresholds"].items()) + ".",
              *probability_lines(card),
              f"- File: half-precision checkpoint, {card['size_mb']:.1f} MB.", "",

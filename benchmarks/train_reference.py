@@ -24,7 +24,7 @@ import numpy as np
 from chestxai.data.cache import cache_images
 from chestxai.data.datasets import load_dataset
 from chestxai.data.preprocess import Preprocess
-from chestxai.data.split import patient_split
+from chestxai.data.split import holdout_split
 from chestxai.evaluate.classification import markdown_table
 from chestxai.evaluate.report import evaluate_model
 from chestxai.models import load_checkpoint
@@ -123,9 +123,7 @@ def main() -> None:
     source = with_other_findings(args.data, extra, Path(args.out) / "labels_with_extra.csv") if extra else args.data
     data = load_dataset(source, findings=findings + extra)
     # stratified on the main findings only: the same test patients as a run without extra outputs
-    parts = patient_split(data.meta, (1 - args.test_fraction, 0.0, args.test_fraction), seed=args.seed,
-                          labels=data.labels[:, : len(findings)])
-    dev, test = data.subset(parts["train"]), data.subset(parts["test"])
+    dev, test = holdout_split(data, args.test_fraction, args.seed, labels=data.labels[:, : len(findings)])
     if args.add_train:
         dev = with_extra_training(dev, args.add_train)
     within = [f for f in args.within_source.split(",") if f]

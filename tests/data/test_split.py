@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chestxai.data.split import cut_sizes, patient_split
+from chestxai.data.datasets.base import CXRDataset
+from chestxai.data.split import cut_sizes, holdout_split, patient_split
 from chestxai.errors import ConfigError
 
 
@@ -88,3 +89,15 @@ def test_cut_sizes_gives_each_split_one_when_possible() -> None:
     assert cut_sizes(2, shares).tolist() == [2, 0, 0]  # too few to give every split one
     assert cut_sizes(100, shares).tolist() == [70, 15, 15]
     assert cut_sizes(10, np.array([1.0, 0.0, 0.0])).tolist() == [10, 0, 0]
+
+
+def test_holdout_split_is_the_dev_test_cut_of_patient_split() -> None:
+    """Every benchmark and the report find the training protocol's test patients through this one cut."""
+    meta, labels = _meta()
+    data = CXRDataset(["common", "rare"], labels, meta)
+    dev, test = holdout_split(data, 0.2, seed=5)
+    parts = patient_split(meta, (0.8, 0.0, 0.2), seed=5, labels=labels)
+    assert dev.meta["path"].tolist() == meta["path"].iloc[parts["train"]].tolist()
+    assert test.meta["path"].tolist() == meta["path"].iloc[parts["test"]].tolist()
+    assert not set(dev.meta["patient_id"]) & set(test.meta["patient_id"])
+    assert np.nansum(test.labels[:, 1]) >= 1  # stratified on the dataset's own labels: the rare positive is kept

@@ -10,11 +10,15 @@ the patients of each group are shuffled with the seed and each group is cut by t
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from chestxai.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chestxai.data.datasets.base import CXRDataset
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -85,3 +89,25 @@ def patient_split(
             assigned.update(dict.fromkeys(chunk.tolist(), split))
     which = patients.map(assigned).to_numpy()
     return {name: np.flatnonzero(which == i).astype(np.int64) for i, name in enumerate(SPLIT_NAMES)}
+
+
+def holdout_rows(
+    meta: pd.DataFrame, test_fraction: float, seed: int = 0, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Development and held-out test rows: :func:`patient_split` with no validation part.
+
+    Why one function: the reference training run, the shipped sample, the reproduction report and every benchmark
+    must find the very same test patients, so they all cut them here (the training loop then draws its own
+    validation patients from the development rows).
+    """
+    parts = patient_split(meta, (1.0 - test_fraction, 0.0, test_fraction), seed=seed, labels=labels)
+    return parts["train"], parts["test"]
+
+
+def holdout_split(
+    dataset: CXRDataset, test_fraction: float, seed: int = 0, labels: np.ndarray | None = None
+) -> tuple[CXRDataset, CXRDataset]:
+    """The development and held-out test parts of ``dataset`` (:func:`holdout_rows`; stratified on ``labels``,
+    by default the dataset's own)."""
+    dev, test = holdout_rows(dataset.meta, test_fraction, seed, dataset.labels if labels is None else labels)
+    return dataset.subset(dev), dataset.subset(test)

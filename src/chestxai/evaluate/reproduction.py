@@ -17,7 +17,7 @@ import pandas as pd
 
 from chestxai.data.datasets import load_dataset
 from chestxai.data.datasets.base import CXRDataset
-from chestxai.data.split import patient_split
+from chestxai.data.split import holdout_split
 from chestxai.errors import ChestXAIError
 from chestxai.evaluate.explanation_report import evaluate_explanations
 from chestxai.evaluate.report import evaluate_model
@@ -42,8 +42,7 @@ def held_out(dataset: CXRDataset, seed: int, test_fraction: float | None) -> CXR
     are held-out already (the shipped sample), so every image counts."""
     if test_fraction is None:
         return dataset
-    parts = patient_split(dataset.meta, (1 - test_fraction, 0.0, test_fraction), seed=seed, labels=dataset.labels)
-    return dataset.subset(parts["test"])
+    return holdout_split(dataset, test_fraction, seed)[1]
 
 
 def _ci(entry: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from chestxai.data.cache import cache_images
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.preprocess import Preprocess
-from chestxai.data.split import patient_split
+from chestxai.data.split import holdout_rows
 from chestxai.errors import ConfigError, DataFormatError, UnknownFindingError
 from chestxai.retrieval.embedders import Embedder, SSIMScorer, ssim_scores
 
@@ -177,9 +177,7 @@ def split_queries(
     if query_patients is not None:
         is_query = data.meta["patient_id"].astype(str).isin({str(p) for p in query_patients}).to_numpy()
         return np.flatnonzero(~is_query), np.flatnonzero(is_query)
-    parts = patient_split(data.meta, (1.0 - test_fraction, 0.0, test_fraction), seed=seed,
-                          labels=data.classes[:, None].astype(float))
-    return parts["train"], parts["test"]
+    return holdout_rows(data.meta, test_fraction, seed, labels=data.classes[:, None].astype(float))
 
 
 def draw_catalogue(rng: np.random.Generator, pool: np.ndarray, classes: np.ndarray, cls: int, x: int, y: int
