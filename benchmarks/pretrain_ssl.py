@@ -1,4 +1,4 @@
-"""Self-supervised pretraining (SimCLR) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
+"""Self-supervised pretraining (SimCLR or MoCo v2) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
 
     nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl   # or --steps N: the same on any machine
     python benchmarks/pretrain_ssl.py --resume runs/ssl/ssl.pt --steps 400 --out runs/ssl2   # continue a run
@@ -12,6 +12,11 @@ head is dropped and the trunk starts a supervised run (``copy_trunk``). Views: r
 rotation +-10 degrees, brightness/contrast +-0.4, blur, horizontal flip, as MoCo-CXR (Sowrirajan et al. 2021) chose
 for radiographs (no colour jitter: they are grey).
 
+``--method moco`` (MoCo v2, He et al. 2020 / Chen et al. 2020, as MoCo-CXR used): the same views and head, but
+each view is contrasted with a queue of the last ``--queue`` keys from a momentum copy of trunk and head instead of
+the other 2B-2 views of its own batch. Why: SimCLR needs large batches for enough negatives, and 2 CPU cores
+afford 64 images per step; the queue gives 4,096 negatives at the cost of one extra forward pass without gradients.
+
 Images: all of ``../shared/kermany`` and the NIH development patients of ``train_reference.py``'s split (seed 0,
 20% test patients): the test patients' images are never seen, not even unlabelled. ``--sources nih`` (or
 ``kermany``) keeps one of the two. The checkpoint is a chestxai
@@ -21,6 +26,7 @@ checkpoint with one placeholder finding (``ssl``), so ``--init`` reads it like a
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -83,17 +89,71 @@ def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.cross_entropy(sim, target)
 
 
-def save_state(out: Path, model, proj: nn.Module, opt: torch.optim.Optimizer, steps: int, metrics: dict) -> None:
-    """``ssl.pt`` (a chestxai checkpoint, for ``--init``) and ``ssl_state.pt`` (head and optimiser, for ``--resume``)."""
+class MoCo(nn.Module):
+    """MoCo v2's momentum encoder (a copy of trunk and head, moved towards them after each step) and key queue.
+
+    Loss, symmetrised over the two views: each view's query is pulled to the other view's key and pushed from
+    the queue (cross-entropy over [positive, queue] cosine similarities / temperature); the keys then enter the
+    queue, oldest out. Batch norm runs in training mode on the key batch too (one device: no shuffled BN).
+    """
+
+    def __init__(self, model, proj: nn.Module, queue: int, momentum: float, temperature: float, dim: int = 128):
+        super().__init__()
+        self.key_trunk, self.key_proj = copy.deepcopy(model.trunk), copy.deepcopy(proj)
+        for p in [*self.key_trunk.parameters(), *self.key_proj.parameters()]:
+            p.requires_grad_(False)
+        self.momentum, self.temperature = momentum, temperature
+        self.register_buffer("queue", F.normalize(torch.randn(queue, dim), dim=1))
+        self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def _keys(self, model, proj: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Move the key encoder towards the query encoder, then embed ``x`` with it (L2-normalised)."""
+        pairs = [*zip(self.key_trunk.parameters(), model.trunk.parameters()),
+                 *zip(self.key_proj.parameters(), proj.parameters())]
+        for key, query in pairs:
+            key.mul_(self.momentum).add_(query.detach(), alpha=1 - self.momentum)
+        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # as Classifier.feature_map
+        feats = F.adaptive_avg_pool2d(self.key_trunk(x), 1).flatten(1)
+        return F.normalize(self.key_proj(feats), dim=1)
+
+    def loss(self, model, proj: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """``x`` = [view 1 of the batch; view 2 of the batch] (as ``nt_xent``)."""
+        q = F.normalize(proj(model.features(x)), dim=1)
+        k = self._keys(model, proj, x)
+        n = x.shape[0] // 2
+        k = torch.cat([k[n:], k[:n]])  # each query's positive: the key of its twin view
+        negatives = self.queue.clone()  # autograd keeps it for the backward pass; the queue changes below
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ negatives.T], dim=1) / self.temperature
+        loss = F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long))
+        self._enqueue(k[:n])  # one key per image (both views' keys would be near-duplicate negatives)
+        return loss
+
+    @torch.no_grad()
+    def _enqueue(self, k: torch.Tensor) -> None:
+        """Replace the oldest keys by ``k`` (ring buffer)."""
+        rows = (self.ptr + torch.arange(len(k))) % len(self.queue)
+        self.queue[rows] = k
+        self.ptr.copy_((self.ptr + len(k)) % len(self.queue))
+
+
+def save_state(out: Path, model, proj: nn.Module, opt: torch.optim.Optimizer, steps: int, metrics: dict,
+               moco: MoCo | None = None) -> None:
+    """``ssl.pt`` (a chestxai checkpoint, for ``--init``) and ``ssl_state.pt`` (head, optimiser and MoCo's momentum
+    encoder and queue, for ``--resume``)."""
     from chestxai.models.checkpoint import save_checkpoint
 
     save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": steps, **metrics})
     tmp = out / "ssl_state.pt.tmp"
-    torch.save({"steps": steps, "proj": proj.state_dict(), "opt": opt.state_dict()}, tmp)
+    state = {"steps": steps, "proj": proj.state_dict(), "opt": opt.state_dict()}
+    if moco is not None:
+        state["moco"] = moco.state_dict()
+    torch.save(state, tmp)
     tmp.replace(out / "ssl_state.pt")
 
 
-def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict]:
+def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer, moco: MoCo | None = None
+           ) -> tuple[int, dict]:
     """Load a previous run's trunk (and head and optimiser where its ``ssl_state.pt`` exists); return its step count.
 
     Why: SimCLR's loss was still falling when a wall-time budget ended; continuing costs only the new steps. Without
@@ -112,6 +172,10 @@ def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer) -> tup
         proj.load_state_dict(state["proj"])
         opt.load_state_dict(state["opt"])
         start = int(state["steps"])
+        if moco is not None:
+            if "moco" not in state:
+                raise SystemExit(f"{state_file}: not a MoCo run (no momentum encoder to resume); use --method simclr")
+            moco.load_state_dict(state["moco"])
     info = Path(path).with_name("ssl.json")
     return start, {"checkpoint": str(path), "steps": start, "exact": exact,
                    "summary": json.loads(info.read_text()) if info.exists() else None}
@@ -124,6 +188,10 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=64, help="images per step (2 views each)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--temperature", type=float, default=0.2)
+    ap.add_argument("--method", default="simclr", choices=["simclr", "moco"],
+                    help="simclr: negatives from the batch; moco: from a queue of momentum-encoder keys")
+    ap.add_argument("--queue", type=int, default=4096, help="MoCo: keys in the queue (negatives per view)")
+    ap.add_argument("--momentum", type=float, default=0.99, help="MoCo: key encoder's momentum per step")
     ap.add_argument("--minutes", type=float, default=45.0, help="stop after the step that passes this wall time")
     ap.add_argument("--steps", type=int, default=None,
                     help="stop after this many steps instead of --minutes (the same run on any machine)")
@@ -155,7 +223,8 @@ def main() -> int:
     proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
     params = list(model.trunk.parameters()) + list(proj.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    start, earlier = resume(args.resume, model, proj, opt) if args.resume else (0, None)
+    moco = MoCo(model, proj, args.queue, args.momentum, args.temperature) if args.method == "moco" else None
+    start, earlier = resume(args.resume, model, proj, opt, moco) if args.resume else (0, None)
     warmup = args.warmup_steps if args.warmup_steps is not None else (20 if earlier and not earlier["exact"] else 0)
     # A resumed run is seeded by its start too (a fresh run's draws are unchanged), so it can be repeated as well.
     rng = np.random.default_rng([args.seed, start] if start else args.seed)
@@ -174,7 +243,7 @@ def main() -> int:
         views = [aug(image=np.asarray(images[i]))["image"] for i in idx] + \
                 [aug(image=np.asarray(images[i]))["image"] for i in idx]
         x = pre.normalise(np.stack(views))  # [2B, 1, S, S] float tensor
-        loss = nt_xent(proj(model.features(x)), args.temperature)
+        loss = moco.loss(model, proj, x) if moco else nt_xent(proj(model.features(x)), args.temperature)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -185,10 +254,10 @@ def main() -> int:
             print(f"step {step} ({step * args.batch_size / len(images):.2f} epochs, {mins:.1f} min): "
                   f"loss {np.mean(history[-10:]):.3f}", file=log, flush=True)
         if step % 100 == 0:
-            save_state(out, model, proj, opt, start + step, {})
+            save_state(out, model, proj, opt, start + step, {}, moco)
         if args.keep_every and step % args.keep_every == 0:
             save_checkpoint(model, out / f"ssl_step{start + step}.pt", metrics={"ssl_steps": start + step})
-    save_state(out, model, proj, opt, start + step, {"ssl_loss_last10": float(np.mean(history[-10:]))})
+    save_state(out, model, proj, opt, start + step, {"ssl_loss_last10": float(np.mean(history[-10:]))}, moco)
     summary = {"images": len(images), "steps": step, "epochs": step * args.batch_size / len(images),
                "minutes": (time.perf_counter() - t0) / 60, "loss_first10": float(np.mean(history[:10])),
                "loss_last10": float(np.mean(history[-10:])), "args": vars(args), "command": invoking_command(),
