@@ -101,3 +101,26 @@ def test_protocol_writes_summary_files(synthetic_dir: Path, tmp_path: Path) -> N
     assert "0.852" in md and "0.963" in md and "| ssim | top4_cat10 |" in md and "0.55" in md
     assert (tmp_path / "out" / "examples.png").stat().st_size > 0
     assert len(summary) == len(written)
+
+
+def test_expert_file_naming_no_image_of_the_data_is_a_clear_error(synthetic_dir: Path, tmp_path: Path) -> None:
+    """Otherwise the expert table would silently be missing from the report."""
+    data = load_dataset(synthetic_dir, findings=["effusion", "pneumonia"])
+    expert = tmp_path / "expert.csv"
+    expert.write_text("query,case,rank\nother_patient.png,a.png,1\nother_patient.png,b.png,2\n")
+    with pytest.raises(DataFormatError, match="none of its 1 queries.*'other_patient.png'"):
+        evaluate_retrieval(data, "effusion", {"ssim": SSIMScorer(32)}, tmp_path / "out", Preprocess(32),
+                           expert_csv=expert, seeds=(42,), log=lambda m: None)
+    assert not (tmp_path / "out").exists()  # failed before any work or output
+
+
+def test_expert_file_partly_found_is_said(synthetic_dir: Path, tmp_path: Path) -> None:
+    data = load_dataset(synthetic_dir, findings=["effusion", "pneumonia"])
+    names = [Path(p).name for p in data.paths[:3]]
+    expert = tmp_path / "expert.csv"
+    expert.write_text(f"query,case,rank\n{names[0]},{names[1]},1\n{names[0]},{names[2]},2\nmissing.png,{names[1]},1\n")
+    said: list[str] = []
+    summary = evaluate_retrieval(data, "effusion", {"ssim": SSIMScorer(32)}, tmp_path / "out", Preprocess(32),
+                                 expert_csv=expert, seeds=(42,), log=said.append)
+    assert "expert ranking: 1 of its 2 queries found in the data (matched by file name)" in said
+    assert (summary.setting == "expert").sum() == 1

@@ -227,18 +227,39 @@ def score_seed(
     return out
 
 
-def expert_scores(data: RetrievalData, sims: dict[str, np.ndarray], expert: dict[str, dict[str, float]], k: int = 10
-                  ) -> SeedScores:
-    """nDCG@k of each method's order of the cases an expert ranked, per expert query found in the data."""
+ExpertList = tuple[int, dict[int, float]]  # query row, {case row: relevance}
+
+
+def expert_lists(data: RetrievalData, expert: dict[str, dict[str, float]]) -> list[ExpertList]:
+    """The expert's queries found in the data with at least two of their ranked cases, as data rows."""
     where = _path_index(data.meta)
-    out = SeedScores()
+    lists = []
     for query, cases in expert.items():
         q = where.get(_norm(query))
-        found = [(where[_norm(c)], r) for c, r in cases.items() if _norm(c) in where]
-        if q is None or len(found) < 2:
-            continue
-        cand = np.asarray([i for i, _ in found])
-        relevance = dict(found)
+        found = {where[_norm(c)]: r for c, r in cases.items() if _norm(c) in where}
+        if q is not None and len(found) >= 2:
+            lists.append((q, found))
+    return lists
+
+
+def check_expert_lists(lists: list[ExpertList], expert: dict[str, dict[str, float]], source: str | Path,
+                       log: Callable[[str], None]) -> None:
+    """An expert file none of whose queries is in the data is a user error (no expert table would come out,
+    silently); a partial match is said, so a misspelt half of the file does not pass unnoticed."""
+    if not lists:
+        example = next(iter(expert), "")
+        raise DataFormatError(
+            f"{source}: none of its {len(expert)} queries is an image of --data with at least 2 of its ranked cases "
+            f"(images are matched by file name, e.g. {Path(example).name!r})")
+    if len(lists) < len(expert):
+        log(f"expert ranking: {len(lists)} of its {len(expert)} queries found in the data (matched by file name)")
+
+
+def expert_scores(sims: dict[str, np.ndarray], lists: list[ExpertList], k: int = 10) -> SeedScores:
+    """nDCG@k of each method's order of the cases an expert ranked, per expert query (:func:`expert_lists`)."""
+    out = SeedScores()
+    for q, relevance in lists:
+        cand = np.asarray(list(relevance))
         for name, sim in sims.items():
             ordered = [relevance[i] for i in rank(sim[q], cand)]
             out.add(name, "expert", "ndcg", ndcg_at_k(ordered, min(k, len(cand)), list(relevance.values())))
@@ -422,12 +443,17 @@ def evaluate_retrieval(
     data = prepare(dataset, finding, pre)
     if len(np.unique(data.classes)) < 2:
         raise DataFormatError(f"retrieval evaluation needs {finding}-positive and -negative images")
+    lists = None
+    if expert_csv:  # read and matched first: a bad file fails before the similarities are computed
+        expert_table = read_expert_ranking(expert_csv)
+        lists = expert_lists(data, expert_table)
+        check_expert_lists(lists, expert_table, expert_csv, log)
     sims = {}
     for name, method in methods.items():
         log(f"similarities: {name} over {len(data.images)} images")
         sims[name] = similarity_matrix(method, data.images)
     per_seed = [score_seed(data, sims, seed, test_fraction, query_patients) for seed in seeds]
-    expert = expert_scores(data, sims, read_expert_ranking(expert_csv)) if expert_csv else None
+    expert = expert_scores(sims, lists) if lists is not None else None
     summary = summarise(per_seed, expert)
     if summary.empty:
         raise DataFormatError("too few images of each class to draw the catalogues (need 11 of one, 19 of the other)")
