@@ -121,11 +121,15 @@ def test_evaluate_model_and_data_with_no_common_finding(
     assert "nothing to evaluate" in capsys.readouterr().err
 
 
-def test_evaluate_explanations_with_a_boxes_csv(trained: Path, synthetic_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ["path", "file name"])
+def test_evaluate_explanations_with_a_boxes_csv(trained: Path, synthetic_dir: Path, tmp_path: Path,
+                                                spelling: str) -> None:
+    """Boxes handed over separately name their image by a path relative to the CSV or, like NIH's list, by file
+    name alone."""
     import pandas as pd
 
     boxes = pd.read_csv(synthetic_dir / "boxes.csv").head(3)
-    boxes["image"] = [str(synthetic_dir / p) for p in boxes["image"]]
+    boxes["image"] = [str(synthetic_dir / p) if spelling == "path" else Path(p).name for p in boxes["image"]]
     boxes.to_csv(tmp_path / "three.csv", index=False)
     assert main(["evaluate-explanations", "--model", str(trained), "--data", str(synthetic_dir), "--boxes",
                  str(tmp_path / "three.csv"), "--methods", "silhouette", "--finding", "effusion", "--steps", "16",
@@ -140,3 +144,15 @@ def test_evaluate_explanations_unknown_method(trained: Path, synthetic_dir: Path
     assert main(["evaluate-explanations", "--model", str(trained), "--data", str(synthetic_dir), "--methods",
                  "magic", "--finding", "effusion", "--out", str(tmp_path)]) == 2
     assert "unknown explanation method 'magic'" in capsys.readouterr().err
+
+
+def test_evaluate_explanations_boxes_csv_naming_no_image_is_an_error(
+    trained: Path, synthetic_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Not a silent run without localisation metrics."""
+    (tmp_path / "boxes.csv").write_text("image,finding,x,y,w,h\nother_patient.png,Effusion,1,1,8,8\n")
+    assert main(["evaluate-explanations", "--model", str(trained), "--data", str(synthetic_dir), "--boxes",
+                 str(tmp_path / "boxes.csv"), "--methods", "silhouette", "--finding", "effusion",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "no effusion box names an image of --data" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

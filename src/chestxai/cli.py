@@ -235,6 +235,7 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.data.datasets.csv import read_boxes
     from chestxai.evaluate.explanation_report import evaluate_explanations
+    from chestxai.errors import DataFormatError
     from chestxai.explain import parse_methods
 
     methods = parse_methods(args.methods)
@@ -244,10 +245,12 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
     if args.boxes:
         boxes_csv = Path(args.boxes)
         if not boxes_csv.is_file():
-            from chestxai.errors import DataFormatError
-
             raise DataFormatError(f"{boxes_csv}: boxes CSV not found")
         boxes = read_boxes(boxes_csv, boxes_csv.parent, set(data.paths))  # image paths relative to the CSV
+        finding = model.findings[model.finding_index(args.finding)]
+        if not (boxes["finding"] == finding).any():  # else localisation would silently be left out
+            raise DataFormatError(f"{boxes_csv}: no {finding} box names an image of --data (column image: a path "
+                                  "relative to the CSV, or a file name)")
     summary = evaluate_explanations(model, data, args.finding, methods, args.out, boxes=boxes, steps=args.steps,
                                     samples=args.samples, noise=args.noise, max_images=args.max_images,
                                     seed=args.seed)

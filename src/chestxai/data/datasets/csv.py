@@ -111,6 +111,20 @@ def canonical_columns(columns: list[str], csv_path: str | Path) -> list[str]:
     return names
 
 
+def _dataset_paths(images: pd.Series, root: Path, keep: set[str]) -> list[str]:
+    """Each box's image as a dataset path: its path relative to ``root``, else its file name where exactly one
+    dataset image has that name (box lists handed over separately, like NIH's, name images by file name alone)."""
+    by_name: dict[str, list[str]] = {}
+    for path in keep:
+        by_name.setdefault(os.path.basename(path), []).append(path)
+    out = []
+    for image in images.astype(str):
+        path = absolute_path(root, image)
+        same_name = by_name.get(os.path.basename(path), [])
+        out.append(same_name[0] if path not in keep and len(same_name) == 1 else path)
+    return out
+
+
 def read_boxes(csv_path: Path, root: Path, keep: set[str]) -> pd.DataFrame:
     """``boxes.csv`` of the plain layout; boxes of images not in the dataset are dropped."""
     if not csv_path.is_file():
@@ -118,7 +132,7 @@ def read_boxes(csv_path: Path, root: Path, keep: set[str]) -> pd.DataFrame:
     table = read_table(csv_path)
     require_columns(table, ["image", "finding", "x", "y", "w", "h"], csv_path)
     boxes = table.drop(columns=["image"])
-    boxes.insert(0, "path", [absolute_path(root, str(p)) for p in table["image"]])
+    boxes.insert(0, "path", _dataset_paths(table["image"], root, keep))
     boxes["finding"] = [canonical_finding(f) for f in table["finding"]]
     for col in ("x", "y", "w", "h"):
         boxes[col] = pd.to_numeric(boxes[col], errors="coerce").astype(float)
