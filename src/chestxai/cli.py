@@ -234,8 +234,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.data.datasets.csv import read_boxes
-    from chestxai.evaluate.explanation_report import evaluate_explanations
     from chestxai.errors import DataFormatError
+    from chestxai.evaluate.explanation_report import evaluate_explanations
     from chestxai.explain import parse_methods
 
     methods = parse_methods(args.methods)
