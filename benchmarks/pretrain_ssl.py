@@ -1,4 +1,4 @@
-"""Self-supervised pretraining (SimCLR or MoCo v2) of the DenseNet trunk on the chest radiographs themselves, for ``--init``.
+"""Self-supervised pretraining (SimCLR or MoCo v2) of the DenseNet trunk on the radiographs themselves, for ``--init``.
 
     nice -n 10 python benchmarks/pretrain_ssl.py --minutes 45 --out runs/ssl   # or --steps N: the same on any machine
     python benchmarks/pretrain_ssl.py --resume runs/ssl/ssl.pt --steps 400 --out runs/ssl2   # continue a run
@@ -99,12 +99,16 @@ class MoCo(nn.Module):
 
     def __init__(self, model, proj: nn.Module, queue: int, momentum: float, temperature: float, dim: int = 128):
         super().__init__()
-        self.key_trunk, self.key_proj = copy.deepcopy(model.trunk), copy.deepcopy(proj)
-        for p in [*self.key_trunk.parameters(), *self.key_proj.parameters()]:
-            p.requires_grad_(False)
+        self.sync(model, proj)
         self.momentum, self.temperature = momentum, temperature
         self.register_buffer("queue", F.normalize(torch.randn(queue, dim), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+
+    def sync(self, model, proj: nn.Module) -> None:
+        """Key encoder := a frozen copy of the query encoder (at the start, and when resuming a run that kept none)."""
+        self.key_trunk, self.key_proj = copy.deepcopy(model.trunk), copy.deepcopy(proj)
+        for p in [*self.key_trunk.parameters(), *self.key_proj.parameters()]:
+            p.requires_grad_(False)
 
     @torch.no_grad()
     def _keys(self, model, proj: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -172,10 +176,11 @@ def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer, moco: 
         proj.load_state_dict(state["proj"])
         opt.load_state_dict(state["opt"])
         start = int(state["steps"])
-        if moco is not None:
-            if "moco" not in state:
-                raise SystemExit(f"{state_file}: not a MoCo run (no momentum encoder to resume); use --method simclr")
+    if moco is not None:  # a MoCo run's own key encoder and queue; else the loaded trunk's copy, a fresh queue
+        if exact and "moco" in state:
             moco.load_state_dict(state["moco"])
+        else:
+            moco.sync(model, proj)
     info = Path(path).with_name("ssl.json")
     return start, {"checkpoint": str(path), "steps": start, "exact": exact,
                    "summary": json.loads(info.read_text()) if info.exists() else None}
