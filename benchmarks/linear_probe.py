@@ -66,8 +66,8 @@ def main() -> None:
     from chestxai.data.confound import mask_confounded
     from chestxai.data.datasets import load_dataset
     from chestxai.data.preprocess import Preprocess
-    from chestxai.evaluate.classification import auc_ci
     from chestxai.data.split import holdout_split
+    from chestxai.evaluate.classification import auc_ci
     from chestxai.models import load_checkpoint
 
     t0 = time.perf_counter()
