@@ -106,20 +106,18 @@ class MoCo(nn.Module):
 
     def sync(self, model, proj: nn.Module) -> None:
         """Key encoder := a frozen copy of the query encoder (at the start, and when resuming a run that kept none)."""
-        self.key_trunk, self.key_proj = copy.deepcopy(model.trunk), copy.deepcopy(proj)
-        for p in [*self.key_trunk.parameters(), *self.key_proj.parameters()]:
+        self.key_model, self.key_proj = copy.deepcopy(model), copy.deepcopy(proj)
+        for p in [*self.key_model.parameters(), *self.key_proj.parameters()]:
             p.requires_grad_(False)
 
     @torch.no_grad()
     def _keys(self, model, proj: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Move the key encoder towards the query encoder, then embed ``x`` with it (L2-normalised)."""
-        pairs = [*zip(self.key_trunk.parameters(), model.trunk.parameters()),
+        pairs = [*zip(self.key_model.parameters(), model.parameters()),
                  *zip(self.key_proj.parameters(), proj.parameters())]
         for key, query in pairs:
             key.mul_(self.momentum).add_(query.detach(), alpha=1 - self.momentum)
-        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # as Classifier.feature_map
-        feats = F.adaptive_avg_pool2d(self.key_trunk(x), 1).flatten(1)
-        return F.normalize(self.key_proj(feats), dim=1)
+        return F.normalize(self.key_proj(self.key_model.features(x)), dim=1)
 
     def loss(self, model, proj: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """``x`` = [view 1 of the batch; view 2 of the batch] (as ``nt_xent``)."""
