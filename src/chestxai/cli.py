@@ -247,10 +247,6 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
         if not boxes_csv.is_file():
             raise DataFormatError(f"{boxes_csv}: boxes CSV not found")
         boxes = read_boxes(boxes_csv, boxes_csv.parent, set(data.paths))  # image paths relative to the CSV
-        finding = model.findings[model.finding_index(args.finding)]
-        if not (boxes["finding"] == finding).any():  # else localisation would silently be left out
-            raise DataFormatError(f"{boxes_csv}: no {finding} box names an image of --data (column image: a path "
-                                  "relative to the CSV, or a file name)")
     summary = evaluate_explanations(model, data, args.finding, methods, args.out, boxes=boxes, steps=args.steps,
                                     samples=args.samples, noise=args.noise, max_images=args.max_images,
                                     seed=args.seed)

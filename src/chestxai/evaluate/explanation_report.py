@@ -327,8 +327,15 @@ def evaluate_explanations(
     seed: int = 0,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Write summary.csv/.md, per_image.csv, pixel_flipping.png and best_worst_<method>.png; return the summary."""
+    """Write summary.csv/.md, per_image.csv, pixel_flipping.png and best_worst_<method>.png; return the summary.
+
+    ``boxes`` given (not the data's own) but none of ``finding`` on an image of ``data`` is a user error: the run
+    would otherwise fall back to the positives and silently leave localisation out.
+    """
     finding = model.findings[model.finding_index(finding)]
+    if boxes is not None and not boxes["path"][boxes["finding"].map(_canon) == finding].isin(set(data.paths)).any():
+        raise DataFormatError(f"the boxes given: no {finding} box names an image of --data (column image: a path "
+                              "relative to the CSV, or a file name)")
     es = build_eval_set(model, data, finding, data.boxes if boxes is None else boxes, max_images)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
