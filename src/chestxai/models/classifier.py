@@ -35,8 +35,8 @@ class Classifier(nn.Module):
             raise ConfigError("a classifier needs at least one finding")
         self.arch = arch
         self.findings = list(findings)
-        self.preprocess = preprocess or Preprocess()
         spec = arch_spec(arch)
+        self.preprocess = preprocess or Preprocess(mean=spec.mean, std=spec.std)
         if self.preprocess.image_size < spec.min_image_size:
             raise ConfigError(f"{arch} needs --image-size >= {spec.min_image_size}")
         backbone = build_backbone(arch, pretrained)

