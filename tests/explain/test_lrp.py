@@ -46,3 +46,12 @@ def test_unknown_composite_and_unsupported_model_are_clear_errors(region_model, 
         LRP(densenet, composite="magic")
     with pytest.raises(ConfigError, match="LRP is available for densenet, resnet, vgg models, not region-test"):
         LRP(region_model)
+
+
+def test_efficientnet_lite_is_refused_in_one_line() -> None:
+    from chestxai.models.classifier import Classifier
+
+    lite = Classifier(["effusion"], "efficientnet_lite0")
+    with pytest.raises(ConfigError, match="not efficientnet_lite0; use gradcam") as err:
+        LRP(lite)
+    assert "\n" not in str(err.value)
