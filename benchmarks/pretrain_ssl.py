@@ -187,6 +187,8 @@ def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer, moco: 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", default="densenet121")
+    ap.add_argument("--pretrained", default="none", choices=["none", "imagenet"],
+                    help="start the trunk from ImageNet weights (domain-adaptive pretraining: ImageNet -> radiographs)")
     ap.add_argument("--image-size", type=int, default=96, help="SSL views' size (the trunk is size-agnostic)")
     ap.add_argument("--batch-size", type=int, default=64, help="images per step (2 views each)")
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -214,6 +216,7 @@ def main() -> int:
     from chestxai.data.preprocess import Preprocess
     from chestxai.models.checkpoint import save_checkpoint
     from chestxai.models.classifier import Classifier
+    from chestxai.models.registry import arch_spec
     from chestxai.train.fit import invoking_command
 
     torch.set_num_threads(args.threads)
@@ -222,7 +225,9 @@ def main() -> int:
     if not sources or not set(sources) <= {"nih", "kermany"}:
         ap.error(f"--sources: expected nih, kermany or nih,kermany, got {args.sources!r}")
     images = unlabelled_images(args.image_size, 0.2, 0, sources)
-    model = Classifier(["ssl"], arch=args.arch, preprocess=Preprocess(args.image_size))
+    spec = arch_spec(args.arch)  # the normalisation its ImageNet weights expect, kept by the fine-tune from this trunk
+    model = Classifier(["ssl"], arch=args.arch, preprocess=Preprocess(args.image_size, spec.mean, spec.std),
+                       pretrained=args.pretrained)
     proj = nn.Sequential(nn.Linear(model.num_features, 512), nn.ReLU(inplace=True), nn.Linear(512, 128))
     params = list(model.trunk.parameters()) + list(proj.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
