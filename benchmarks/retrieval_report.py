@@ -106,7 +106,7 @@ def saliency_of(path: str | Path) -> str:
 def train_or_load_igcbir(model, dev, out_dir: Path, method: str, target: str | None, epochs: int, lr: float,
                          log: Log) -> dict[str, Any]:
     """Fine-tune IG-CBIR's network on the dev images (resuming an interrupted run), or reuse a finished one."""
-    from chestxai.retrieval.igcbir_train import train_igcbir
+    from chestxai.train.igcbir import train_igcbir
 
     ckpt = out_dir / "model.pt"
     wall = None

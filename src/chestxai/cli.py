@@ -404,7 +404,7 @@ def cmd_evaluate_retrieval(args: argparse.Namespace) -> int:
 
 def cmd_train_igcbir(args: argparse.Namespace) -> int:
     from chestxai import load_model
-    from chestxai.retrieval.igcbir_train import train_igcbir
+    from chestxai.train.igcbir import train_igcbir
 
     if args.epochs < 1 or args.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be >= 1")

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from chestxai import __version__
+from chestxai._version import __version__
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import CheckpointError
 from chestxai.models.classifier import Classifier

@@ -53,8 +53,11 @@ def default_model_name() -> str:
     return DEFAULT_MODEL if DEFAULT_MODEL in shipped else next(iter(shipped))
 
 
-def resolve_model(name_or_path: str | Path | None) -> Classifier:
-    """A path loads that checkpoint; a name loads a shipped model; None loads the default shipped model."""
+def load_model(name_or_path: str | Path | None = None) -> Classifier:
+    """Load a classifier: a checkpoint path, a shipped model name (``chestxai models``), or None = ``nih-adult``.
+
+    A path loads that checkpoint; a name loads a shipped model; None loads the default shipped model
+    (``chestxai.load_model`` is this function)."""
     shipped = shipped_models()
     if name_or_path is None:
         name_or_path = default_model_name()

@@ -94,13 +94,18 @@ class Case:
         out["labels"] = dict(self.labels)
         return out
 
+    def pixels(self) -> np.ndarray:
+        """The case's image, decoded: its file, or its thumbnail when the file is gone (or was never kept)."""
+        return read_image(self.image if self.image and Path(self.image).is_file() else self.thumbnail)
+
 
 @dataclass
 class NewCase:
-    """A case to add: pixels in the embedder's input form, its thumbnail (uint8 ``THUMB_SIZE`` squared, made as
-    :func:`thumbnail_of` makes it), content hash, labels and optional extras."""
+    """A case to add: pixels in the embedder's input form (None when its vector was computed elsewhere, see
+    :meth:`Catalogue.add_vectors`), its thumbnail (uint8 ``THUMB_SIZE`` squared, made as :func:`thumbnail_of` makes
+    it), content hash, labels and optional extras."""
 
-    pixels: np.ndarray
+    pixels: np.ndarray | None
     thumbnail: np.ndarray
     content_hash: str
     image: str
@@ -349,6 +354,14 @@ class Catalogue:
         thumb = str(self.root / row[7])
         return Case(row[0], row[1] or thumb, row[2], json.loads(row[3]), json.loads(row[4]), row[5], row[6], thumb)
 
+    def committed_hashes(self, embedder_name: str) -> set[str]:
+        """Content hashes of the cases that already have a vector of ``embedder_name`` (a re-run skips them)."""
+        rows = self.db.execute(
+            "SELECT c.content_hash FROM cases c JOIN vectors v ON v.case_id = c.id WHERE v.embedder = ?",
+            (embedder_name,),
+        )
+        return {r[0] for r in rows}
+
     def find_hash(self, content_hash: str) -> int | None:
         row = self.db.execute("SELECT id FROM cases WHERE content_hash = ?", (content_hash,)).fetchone()
         return None if row is None else int(row[0])
@@ -543,19 +556,32 @@ class Catalogue:
 
     def add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None = None,
             expected: int | None = None) -> AddReport:
-        """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped.
+        """Add ``items`` in one transaction, embedding their pixels; cases already holding a vector of this embedder
+        are skipped (and not embedded).
 
         ``expected``: the size the catalogue is being built to (sizes a new IVF index's lists); the index's recall
         against exhaustive search is measured on the added vectors and recorded with it when due (:func:`recall_due`:
         a new index, or one grown by 10% since it was last measured).
         """
+        return self._add(items, embedder, index_type, expected,
+                         lambda positions: embedder.embed([items[p].pixels for p in positions]))
+
+    def add_vectors(self, cases: Sequence[NewCase], vectors: np.ndarray, embedder: Embedder,
+                    index_type: str | None = None, expected: int | None = None) -> AddReport:
+        """As :meth:`add`, with ``vectors[i]`` of ``cases[i]`` already computed by ``embedder`` elsewhere (the Ray
+        engine's actors): the same transaction, skips and index generations; ``embedder`` gives their identity."""
+        vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(cases), -1)
+        return self._add(cases, embedder, index_type, expected, lambda pos: vectors[list(pos)])
+
+    def _add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None, expected: int | None,
+             vectors_of: Callable[[list[int]], np.ndarray]) -> AddReport:
         with self._write():
             self._sweep()
             row = self._ensure_embedder(embedder, index_type, len(items), expected)
             ids, positions, skipped = self._case_ids_for(items, embedder.name)
             if not ids:
                 return AddReport(0, skipped)
-            vectors = embedder.embed([items[p].pixels for p in positions])
+            vectors = np.ascontiguousarray(vectors_of(positions), np.float32)
             index = self._load_or_new_index(row, vectors)
             index.add_with_ids(vectors, np.asarray(ids, np.int64))
             due = recall_due(row["recall"], row["index_type"], int(index.ntotal))
@@ -587,10 +613,10 @@ class Catalogue:
         thumbs = cache_images(dataset, THUMB_PRE)
         report = AddReport(errors={dataset.paths[i]: e for i, e in cached.errors.items()})
         rows = np.flatnonzero(cached.valid & thumbs.valid)
-        boxes = _boxes_by_path(dataset)
+        boxes = boxes_by_path(dataset)
         first = self.first_write_size(embedder.name, index_type, len(rows), chunk_size)
         for start, stop in _chunks(len(rows), first, chunk_size):
-            items = [_new_case(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
+            items = [case_from_row(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
                      for i in rows[start:stop]]
             report.merge(self.add(items, embedder, index_type, expected=len(rows)))
             if log:
@@ -615,7 +641,7 @@ class Catalogue:
         """Add one image file (decoded here) with optional labels and report text."""
         image = read_image(path)
         pixels = embedder.preprocess.resize_uint8(image)
-        item = NewCase(pixels, thumbnail_of(image), file_sha256(path), _stored_path(str(path)), dict(labels or {}), [],
+        item = NewCase(pixels, thumbnail_of(image), file_sha256(path), stored_path(str(path)), dict(labels or {}), [],
                        report)
         return self.add([item], embedder, index_type)
 
@@ -670,12 +696,13 @@ def _chunks(n: int, first: int, size: int) -> Iterator[tuple[int, int]]:
         start = stop
 
 
-def _stored_path(path: str) -> str:
+def stored_path(path: str) -> str:
     """The image path kept in the catalogue: none for DICOM (file names often carry the patient)."""
     return "" if path.lower().endswith(DICOM_SUFFIXES) else str(path)
 
 
-def _boxes_by_path(dataset: CXRDataset) -> dict[str, list[dict[str, Any]]]:
+def boxes_by_path(dataset: CXRDataset) -> dict[str, list[dict[str, Any]]]:
+    """The dataset's boxes per image path, in the catalogue's form."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in dataset.boxes.itertuples(index=False):
         out.setdefault(str(r.path), []).append(
@@ -688,17 +715,18 @@ def _labels_of(dataset: CXRDataset, row: int) -> dict[str, int | None]:
     return {f: (None if np.isnan(v) else int(v)) for f, v in zip(dataset.findings, dataset.labels[row])}
 
 
-def _new_case(dataset: CXRDataset, row: int, pixels: np.ndarray, thumbnail: np.ndarray, boxes: dict[str, list]
-              ) -> NewCase:
-    """A dataset row as a new case: only pixels, labels, boxes, report text and view are taken from it."""
+def case_from_row(dataset: CXRDataset, row: int, pixels: np.ndarray | None, thumbnail: np.ndarray,
+                  boxes: dict[str, list], content_hash: str | None = None) -> NewCase:
+    """A dataset row as a new case: only pixels, labels, boxes, report text and view are taken from it
+    (``content_hash``: the file's, when the caller already hashed it; ``boxes``: :func:`boxes_by_path`)."""
     meta = dataset.meta.iloc[row]
     path = str(meta["path"])
     report = meta.get("report", "")
     return NewCase(
         pixels=pixels,
         thumbnail=thumbnail,
-        content_hash=file_sha256(path),
-        image=_stored_path(path),
+        content_hash=content_hash or file_sha256(path),
+        image=stored_path(path),
         labels=_labels_of(dataset, row),
         boxes=boxes.get(path, []),
         report="" if not isinstance(report, str) else report,
@@ -711,5 +739,5 @@ def open_catalogue(root: str | Path, create: bool = False) -> Catalogue:
     return Catalogue(root, create=create)
 
 
-__all__ = ["AddReport", "Case", "Catalogue", "FLAT_SUGGEST_ABOVE", "INDEX_TYPES", "NewCase", "open_catalogue",
-           "training_sample_size"]
+__all__ = ["AddReport", "Case", "Catalogue", "FLAT_SUGGEST_ABOVE", "INDEX_TYPES", "NewCase", "boxes_by_path",
+           "case_from_row", "open_catalogue", "stored_path", "training_sample_size"]

@@ -42,7 +42,6 @@ from chestxai.explain import SaliencyMap, explain, overlay, parse_methods, to_bo
 from chestxai.explain.evidence import CMAP, Box
 from chestxai.models.checkpoint import decision_thresholds
 from chestxai.models.classifier import Classifier
-from chestxai.retrieval.api import _case_pixels
 from chestxai.retrieval.catalogue import Case, Catalogue, NewCase, thumbnail_of
 from chestxai.retrieval.embedders import Embedder, build_embedder
 from chestxai.service.errors import NotFoundError, UnavailableError
@@ -297,7 +296,7 @@ class Analyzer:
         case = self.case(case_id)
         if thumbnail:
             return Path(case.thumbnail).read_bytes()
-        return png_bytes(to_uint8(fit(_case_pixels(case), self.config.display_size)[0]))
+        return png_bytes(to_uint8(fit(case.pixels(), self.config.display_size)[0]))
 
     def case_overlay_png(self, case_id: int, method: str, finding: str | None = None,
                          positive_only: float | None = None) -> bytes:
@@ -309,7 +308,7 @@ class Analyzer:
         cached = self.case_overlays.get(key)
         if cached is not None:
             return cached
-        original = _case_pixels(case)
+        original = case.pixels()
         work, scale = fit(original, self.config.display_size)
         smap = explain(self.model, [work], method, target)[0]
         reference = reference_box(case, target, scale) if case.image and Path(case.image).is_file() else None
