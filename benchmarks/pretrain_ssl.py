@@ -143,15 +143,13 @@ def save_state(out: Path, model, proj: nn.Module, opt: torch.optim.Optimizer, st
                moco: MoCo | None = None) -> None:
     """``ssl.pt`` (a chestxai checkpoint, for ``--init``) and ``ssl_state.pt`` (head, optimiser and MoCo's momentum
     encoder and queue, for ``--resume``)."""
-    from chestxai.models.checkpoint import save_checkpoint
+    from chestxai.models.checkpoint import atomic_torch_save, save_checkpoint
 
     save_checkpoint(model, out / "ssl.pt", metrics={"ssl_steps": steps, **metrics})
-    tmp = out / "ssl_state.pt.tmp"
     state = {"steps": steps, "proj": proj.state_dict(), "opt": opt.state_dict()}
     if moco is not None:
         state["moco"] = moco.state_dict()
-    torch.save(state, tmp)
-    tmp.replace(out / "ssl_state.pt")
+    atomic_torch_save(state, out / "ssl_state.pt")
 
 
 def resume(path: str, model, proj: nn.Module, opt: torch.optim.Optimizer, moco: MoCo | None = None

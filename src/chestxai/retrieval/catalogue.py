@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ import cv2
 import faiss
 import numpy as np
 
+from chestxai.data.atomic import atomic_path
 from chestxai.data.cache import cache_images
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.io import DICOM_SUFFIXES, file_sha256, read_image
@@ -130,22 +130,6 @@ class AddReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "skipped": self.skipped, "unreadable": len(self.errors)}
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable (POSIX); silently skipped where directories cannot be opened."""
-    try:
-        _fsync_file(path)
-    except OSError:
-        pass
 
 
 def ivf_lists(n_train: int, expected: int | None = None) -> int:
@@ -485,13 +469,9 @@ class Catalogue:
 
     def _write_index(self, index: faiss.Index, name: str, generation: int) -> str:
         """Write generation ``generation`` of ``name``'s index durably (temp file, fsync, rename); its file name."""
-        folder = self.root / "indexes"
-        final = folder / f"{name}.{generation:06d}.faiss"
-        tmp = folder / f"{final.name}.tmp"
-        faiss.write_index(index, str(tmp))
-        _fsync_file(tmp)
-        os.replace(tmp, final)
-        _fsync_dir(folder)
+        final = self.root / "indexes" / f"{name}.{generation:06d}.faiss"
+        with atomic_path(final, durable=True) as tmp:
+            faiss.write_index(index, str(tmp))
         return final.name
 
     def _publish(self, row: dict[str, Any], index: faiss.Index, case_ids: Sequence[int],
@@ -522,9 +502,8 @@ class Catalogue:
         rel = f"thumbnails/{content_hash[:32]}.png"
         path = self.root / rel
         if not path.exists():
-            tmp = path.with_name(path.stem + ".tmp.png")
-            cv2.imwrite(str(tmp), np.asarray(thumbnail, np.uint8))
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                cv2.imwrite(str(tmp), np.asarray(thumbnail, np.uint8))
         return rel
 
     def _case_ids_for(self, items: Sequence[NewCase], embedder_name: str) -> tuple[list[int], list[int], int]:

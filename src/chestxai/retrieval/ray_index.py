@@ -29,11 +29,11 @@ import numpy as np
 import torch
 
 from chestxai._version import __version__
+from chestxai.data.atomic import atomic_write_bytes
 from chestxai.data.cache import default_cache_dir
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.decode import decode_batch
 from chestxai.errors import ConfigError
-from chestxai.models.checkpoint import atomic_write_bytes
 from chestxai.retrieval.catalogue import THUMB_PRE, AddReport, Catalogue, boxes_by_path, case_from_row
 from chestxai.retrieval.embedders import Embedder
 from chestxai.retrieval.ray_actor import EmbedActor, script_features

@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from chestxai.data.atomic import atomic_path
 from chestxai.data.findings import canonical_finding
 from chestxai.data.io import DEFAULT_MAX_PIXELS, read_image_bytes
 from chestxai.errors import ConfigError
@@ -451,9 +452,7 @@ def heatmap_png(heat: np.ndarray) -> bytes:
 
 def store_image(image: np.ndarray, path: Path) -> Path:
     """Write a decoded image as a 16-bit grey PNG (read back exactly by ``read_image``), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    if not cv2.imwrite(str(tmp), np.rint(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)):
-        raise OSError(f"cannot write {tmp}")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.rint(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)):
+            raise OSError(f"cannot write {tmp}")
     return path

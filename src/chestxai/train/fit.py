@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shlex
 import sys
 import time
@@ -27,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from chestxai.data.atomic import atomic_write_text
 from chestxai.data.cache import CachedImages, cache_images
 from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets.base import CXRDataset
@@ -378,9 +378,7 @@ def _write_metrics(out: Path, config, state, n_train: int, n_val: int, n_skipped
         "best": state["best"],
         "history": state["history"],
     }
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=2, default=float))
-    os.replace(tmp, out / "metrics.json")
+    atomic_write_text(json.dumps(payload, indent=2, default=float), out / "metrics.json")
 
 
 def _write_curves(out: Path, history: list[dict[str, Any]], findings: list[str]) -> None:
