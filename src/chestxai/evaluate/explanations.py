@@ -305,28 +305,39 @@ def register(cls: type[ExplanationMetric]) -> type[ExplanationMetric]:
     return cls
 
 
-@register
-class RelevanceMassAccuracy(ExplanationMetric):
-    name, score_direction, category = "relevance_mass_accuracy", "higher", LOCALISATION
+class BoxMetric(ExplanationMetric):
+    """A localisation metric that is a function ``(maps, masks) -> scores`` of this module."""
+
+    category = LOCALISATION
+    function: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
     def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(relevance_mass_accuracy(s.map, s.mask[None])[0])}
+        return {self.name: float(type(self).function(s.map, s.mask[None])[0])}
+
+
+class MapMetric(ExplanationMetric):
+    """A metric of the map alone, a function ``maps -> scores`` of this module (defined for constant maps too)."""
+
+    scores_constant_maps = True
+    function: Callable[[np.ndarray], np.ndarray]
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        return {self.name: float(type(self).function(s.map)[0])}
 
 
 @register
-class RelevanceRankAccuracy(ExplanationMetric):
-    name, score_direction, category = "relevance_rank_accuracy", "higher", LOCALISATION
-
-    def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(relevance_rank_accuracy(s.map, s.mask[None])[0])}
+class RelevanceMassAccuracy(BoxMetric):
+    name, score_direction, function = "relevance_mass_accuracy", "higher", staticmethod(relevance_mass_accuracy)
 
 
 @register
-class PointingGame(ExplanationMetric):
-    name, score_direction, category = "pointing_game", "higher", LOCALISATION
+class RelevanceRankAccuracy(BoxMetric):
+    name, score_direction, function = "relevance_rank_accuracy", "higher", staticmethod(relevance_rank_accuracy)
 
-    def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(pointing_game(s.map, s.mask[None])[0])}
+
+@register
+class PointingGame(BoxMetric):
+    name, score_direction, function = "pointing_game", "higher", staticmethod(pointing_game)
 
 
 @register
@@ -342,11 +353,8 @@ class BoxIoU(ExplanationMetric):
 
 
 @register
-class PixelAUC(ExplanationMetric):
-    name, score_direction, category = "pixel_auc", "higher", LOCALISATION
-
-    def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(pixel_auc(s.map, s.mask[None])[0])}
+class PixelAUC(BoxMetric):
+    name, score_direction, function = "pixel_auc", "higher", staticmethod(pixel_auc)
 
 
 @register
@@ -378,19 +386,13 @@ class LocalLipschitz(ExplanationMetric):
 
 
 @register
-class Complexity(ExplanationMetric):
-    name, score_direction, category, scores_constant_maps = "complexity", "lower", COMPLEXITY, True
-
-    def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(complexity(s.map)[0])}
+class Complexity(MapMetric):
+    name, score_direction, category, function = "complexity", "lower", COMPLEXITY, staticmethod(complexity)
 
 
 @register
-class Sparseness(ExplanationMetric):
-    name, score_direction, category, scores_constant_maps = "sparseness", "higher", COMPLEXITY, True
-
-    def score(self, s: Sample) -> dict[str, Any]:
-        return {self.name: float(sparseness(s.map)[0])}
+class Sparseness(MapMetric):
+    name, score_direction, category, function = "sparseness", "higher", COMPLEXITY, staticmethod(sparseness)
 
 
 @register
