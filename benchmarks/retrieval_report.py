@@ -218,7 +218,7 @@ def main() -> None:
     query_patients = set(test.meta["patient_id"].astype(str))
     t0 = time.perf_counter()
     summary = evaluate_retrieval(data, args.finding, methods, out / "retrieval_report", model.preprocess, log=log,
-                                 query_patients=query_patients)
+                                 query_patients=query_patients, command=" ".join(sys.argv))
     log(f"evaluation took {time.perf_counter() - t0:.0f} s")
     meta = model.checkpoint_meta
     best = meta.get("metrics", {})

@@ -169,7 +169,7 @@ def reproduce(
         patients = (set(test.meta["patient_id"].astype(str))
                     if test_fraction is not None and "patient_id" in test.meta else None)
         r_summary = evaluate_retrieval(data, "effusion", retrieval_methods, out / "retrieval", pre,
-                                       query_patients=patients, log=log)
+                                       query_patients=patients, log=log, command=command)
         retrieval_table = retrieval_rows(r_summary)
         ndcg = r_summary[(r_summary.metric == "ndcg") & (r_summary.setting == "top11_cat30")]
         for _, row in ndcg.iterrows():

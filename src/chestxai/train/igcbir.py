@@ -71,12 +71,13 @@ def train_igcbir(
     ``saliency`` overrides the :mod:`chestxai.explain` method ``method`` (tests pass a cheap function).
     Returns the training metrics (also in ``out_dir/metrics.json``).
     """
+    recipe = igcbir_config(classifier, **config)  # checked before the saliency maps are computed
     data = dataset.select(list(classifier.findings))
     fn = saliency or explain_saliency(method, target)
     log(f"computing {method} saliency maps of {len(data)} images")
     maps = saliency_dataset(classifier, data, fn)
-    metrics = fit(data, out_dir, igcbir_config(classifier, **config), resume=resume, progress=progress, log=log,
-                  initial_model=classifier, images=maps)
+    metrics = fit(data, out_dir, recipe, resume=resume, progress=progress, log=log, initial_model=classifier,
+                  images=maps)
     _record_provenance(Path(out_dir) / "model.pt", classifier, method, target)
     return metrics
 
