@@ -248,7 +248,7 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
 
 def _add_retrieval_parsers(sub) -> None:
     """index, search, catalogue-info, evaluate-retrieval, train-igcbir."""
-    from chestxai.retrieval.catalogue import INDEX_TYPES
+    from chestxai.retrieval.indexes import INDEX_TYPES
 
     i = sub.add_parser("index", help="add every image of a dataset to a case catalogue (incremental, idempotent)")
     i.add_argument("--model", help="checkpoint path or shipped model name")

@@ -13,7 +13,8 @@ from typing import Any
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.io import read_image
 from chestxai.errors import ConfigError
-from chestxai.retrieval.catalogue import FLAT_SUGGEST_ABOVE, Case, Catalogue
+from chestxai.retrieval.catalogue import Case, Catalogue
+from chestxai.retrieval.indexes import FLAT_SUGGEST_ABOVE
 from chestxai.retrieval.recall import describe
 from chestxai.retrieval.embedders import EMBEDDER_NAMES, Embedder, SSIMScorer, build_embedder
 
