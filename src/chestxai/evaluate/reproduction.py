@@ -3,7 +3,7 @@
 It only composes the three evaluations that exist on their own (``evaluate_model``, ``evaluate_explanations``,
 ``evaluate_retrieval``): each writes its full report into a sub-folder, and the page puts the headline numbers
 side by side with the published ones and links the rest. Held-out = the patient-level test split that
-``benchmarks/train_reference.py`` kept out of training (same seed and fraction), so no number is on trained images.
+``release/train_reference.py`` kept out of training (same seed and fraction), so no number is on trained images.
 """
 
 from __future__ import annotations

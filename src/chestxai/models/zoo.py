@@ -1,6 +1,6 @@
 """Shipped models by name, or a checkpoint path: what ``--model`` and ``chestxai.load_model`` accept.
 
-Layout of the package's ``assets`` folder (written by ``benchmarks/ship_model.py``, never by hand)::
+Layout of the package's ``assets`` folder (written by ``release/ship_model.py``, never by hand)::
 
     assets/models/<name>/model.pt       half-precision checkpoint (decision thresholds in its metadata)
     assets/models/<name>/card.json      the model card's numbers (what ``chestxai models`` prints, tests re-check)
