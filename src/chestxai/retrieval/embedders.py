@@ -113,13 +113,8 @@ class IGCBIREmbedder(Embedder):
     name = "igcbir"
     metric = "l2"
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        embed_model: Classifier,
-        saliency: SaliencyFn | None = None,
-        batch_size: int = 32,
-    ) -> None:
+    def __init__(self, classifier: Classifier, embed_model: Classifier, saliency: SaliencyFn | None = None,
+                 batch_size: int = 32) -> None:
         super().__init__(embed_model, batch_size)
         self.classifier = classifier.eval()
         self.saliency = saliency or explain_saliency()
