@@ -171,12 +171,6 @@ def at_scale_contrast(base: np.ndarray, queries: np.ndarray, nearest_ip: np.ndar
 # --- indexes -------------------------------------------------------------------------------------------------------
 
 
-def nlist_for(n: int) -> int:
-    """IVF lists ~ sqrt(n) (a power of two): training k-means and assigning 1M vectors must fit a few minutes on
-    one core, and each probed list then holds ~sqrt(n) vectors."""
-    return 2 ** max(4, round(math.log2(math.sqrt(n))))
-
-
 def train_sample(base: np.ndarray, nlist: int, seed: int = 0) -> np.ndarray:
     """64 vectors per list (FAISS wants >= 39), at least 20k: the coarse quantiser's k-means runs on these."""
     n = min(len(base), max(64 * nlist, 20_000))
@@ -185,19 +179,13 @@ def train_sample(base: np.ndarray, nlist: int, seed: int = 0) -> np.ndarray:
 
 
 def build_ivf(base: np.ndarray, kind: str) -> faiss.Index:
-    """IVF-Flat / IVF-SQ8 / IVF-PQ(64 x 8 bit) + exact re-ranking, inner product, quantiser trained on a sample."""
-    nlist = nlist_for(len(base))
-    quantizer = faiss.IndexFlatIP(DIM)
-    ip = faiss.METRIC_INNER_PRODUCT
-    if kind == "ivfflat":
-        index = faiss.IndexIVFFlat(quantizer, DIM, nlist, ip)
-    elif kind == "ivfsq8":
-        index = faiss.IndexIVFScalarQuantizer(quantizer, DIM, nlist, faiss.ScalarQuantizer.QT_8bit, ip)
-    else:
-        index = faiss.IndexIVFPQ(quantizer, DIM, nlist, 64, 8, ip)
-    index.own_fields = True
-    quantizer.this.disown()
-    index.train(train_sample(base, nlist))
+    """IVF-Flat / IVF-SQ8 / IVF-PQ(64 x 8 bit) + exact re-ranking, inner product, quantiser trained on a sample: the
+    catalogue's own factory (``chestxai.retrieval.indexes.new_index``) with ~sqrt(n) lists (``ivf_lists``)."""
+    from chestxai.retrieval.indexes import ivf_lists, new_index
+
+    nlist = ivf_lists(len(base))
+    params = {"nlist": nlist, "m": 64, "nbits": 8}
+    index = new_index(DIM, "ip", "ivfpq" if kind == "ivfpq_refine" else kind, params, train_sample(base, nlist))
     if kind == "ivfpq_refine":
         index.add(base)
         refined = faiss.IndexRefineFlat(index, faiss.swig_ptr(base))
@@ -482,14 +470,12 @@ def realism_note(matched: list[dict]) -> str:
 
 def catalogue_note(rows: list[dict]) -> str:
     """What the catalogue's own IVF settings (``index_params`` for a first batch of n) measured at the top size."""
-    from chestxai.retrieval.catalogue import index_params
+    from chestxai.retrieval.indexes import index_params
 
     top = max(r["n"] for r in rows)
     lines = []
     for kind in ("ivfflat", "ivfsq8"):
         params = index_params(kind, DIM, top)
-        if params["nlist"] != nlist_for(top):
-            continue
         for r in rows:
             if r["n"] == top and r["index"] == kind and r["knob"] == f"nprobe={params['nprobe']}":
                 lines.append(f"{r['set']} {kind} {r['p50_ms']:.2f} ms p50 / {r['p99_ms']:.2f} ms p99, recall "

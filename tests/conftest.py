@@ -10,6 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
+from chestxai.data.preprocess import Preprocess
+from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
+from chestxai.models.classifier import Classifier
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -107,3 +111,33 @@ def write_dicom(
 def dicom_writer():
     """The :func:`write_dicom` helper, for tests that build DICOM files in ``tmp_path``."""
     return write_dicom
+
+
+# A tiny untrained classifier saved as a checkpoint: retrieval and IG-CBIR training tests need features, not accuracy.
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = Classifier(["effusion", "pneumonia"], "densenet121", Preprocess(32))
+    path = tmp_path_factory.mktemp("model") / "model.pt"
+    save_checkpoint(model, path)
+    return path
+
+
+@pytest.fixture
+def tiny_model(tiny_checkpoint: Path) -> Classifier:
+    return load_checkpoint(tiny_checkpoint)
+
+
+def _brightness_saliency(model: Classifier, x: torch.Tensor) -> list[np.ndarray]:
+    """A cheap stand-in saliency function: the input rescaled to [0, 1] (tests only the IG-CBIR plumbing)."""
+    out = []
+    for im in x[:, 0].numpy():
+        lo, hi = float(im.min()), float(im.max())
+        out.append((im - lo) / (hi - lo) if hi > lo else np.zeros_like(im))
+    return out
+
+
+@pytest.fixture
+def brightness_saliency():
+    return _brightness_saliency

@@ -1,21 +1,26 @@
-"""chestxai: an explainable chest X-ray assistant (findings, saliency maps, their evaluation, similar cases)."""
+"""chestxai: an explainable chest X-ray assistant (findings, saliency maps, their evaluation, similar cases).
+
+The package root is a facade for Python callers (``chestxai.load_model``, ``chestxai.__version__``); modules inside
+the package import from where things live (:mod:`chestxai._version`, :mod:`chestxai.models.zoo`), never from here.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from chestxai._version import __version__
 
 if TYPE_CHECKING:
-    from chestxai.models.classifier import Classifier
+    from chestxai.models.zoo import load_model
 
 
-def load_model(name_or_path: str | Path | None = None) -> "Classifier":
-    """Load a classifier: a checkpoint path, a shipped model name (``chestxai models``), or None = ``nih-adult``."""
-    from chestxai.models.zoo import resolve_model
+def __getattr__(name: str) -> Any:
+    # ``load_model`` is loaded on first use, so ``import chestxai`` stays cheap (no torch import).
+    if name == "load_model":
+        from chestxai.models.zoo import load_model
 
-    return resolve_model(name_or_path)
+        return load_model
+    raise AttributeError(f"module 'chestxai' has no attribute {name!r}")
 
 
 __all__ = ["__version__", "load_model"]

@@ -157,24 +157,12 @@ def _train_rank(args: argparse.Namespace) -> int:
         early_stop_patience=args.patience, strict=args.strict, init=args.init, head_epochs=args.head_epochs,
         command=args.command_line,
     )
-    _check_train_config(config)
+    if config.head_epochs == config.epochs:  # a probe-only run: the library's, not this command's
+        raise ConfigError("--head-epochs must be >= 0 and below --epochs (the rest fine-tune the whole network)")
     metrics = fit(_load_data(args, findings), args.out, config, resume=args.resume, progress=not args.no_progress)
     if os.environ.get("RANK", "0") == "0":
         print(json.dumps({"model": str(Path(args.out) / "model.pt"), "best": metrics["best"]}, indent=2), flush=True)
     return 0
-
-
-def _check_train_config(config) -> None:
-    from chestxai.errors import ConfigError
-
-    if config.epochs < 1 or config.batch_size < 1 or config.image_size < 16:
-        raise ConfigError("--epochs and --batch-size must be >= 1 and --image-size >= 16")
-    if not 0.0 < config.val_fraction < 1.0:
-        raise ConfigError("--val-fraction must be between 0 and 1")
-    if not 0 <= config.head_epochs < config.epochs:
-        raise ConfigError("--head-epochs must be >= 0 and below --epochs (the rest fine-tune the whole network)")
-    if stray := [f for f in config.within_source if f not in config.findings]:
-        raise ConfigError(f"--within-source {', '.join(stray)}: not among --findings ({', '.join(config.findings)})")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -260,7 +248,7 @@ def cmd_evaluate_explanations(args: argparse.Namespace) -> int:
 
 def _add_retrieval_parsers(sub) -> None:
     """index, search, catalogue-info, evaluate-retrieval, train-igcbir."""
-    from chestxai.retrieval.catalogue import INDEX_TYPES
+    from chestxai.retrieval.indexes import INDEX_TYPES
 
     i = sub.add_parser("index", help="add every image of a dataset to a case catalogue (incremental, idempotent)")
     i.add_argument("--model", help="checkpoint path or shipped model name")
@@ -396,7 +384,7 @@ def cmd_evaluate_retrieval(args: argparse.Namespace) -> int:
     pre = next((m.preprocess for m in methods.values() if hasattr(m, "preprocess")), None)
     pre = pre or load_model(args.model).preprocess
     summary = evaluate_retrieval(_load_data(args), finding, methods, args.out, pre, args.expert_ranking,
-                                 test_fraction=args.test_fraction)
+                                 test_fraction=args.test_fraction, command=args.command_line)
     print(summary.to_csv(index=False, float_format="%.3f"), end="")
     print(f"wrote {Path(args.out) / 'summary.csv'} and summary.md", file=sys.stderr)
     return 0
@@ -404,10 +392,8 @@ def cmd_evaluate_retrieval(args: argparse.Namespace) -> int:
 
 def cmd_train_igcbir(args: argparse.Namespace) -> int:
     from chestxai import load_model
-    from chestxai.retrieval.igcbir_train import train_igcbir
+    from chestxai.train.igcbir import train_igcbir
 
-    if args.epochs < 1 or args.batch_size < 1:
-        raise ConfigError("--epochs and --batch-size must be >= 1")
     model = load_model(args.model)
     metrics = train_igcbir(model, _load_data(args), args.out, method=args.method, target=args.finding,
                            resume=args.resume, progress=not args.no_progress, epochs=args.epochs, lr=args.lr,

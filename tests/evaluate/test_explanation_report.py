@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from chestxai.data.datasets import load_dataset
-from chestxai.evaluate.explanation_report import METRICS, evaluate_explanations
+from chestxai.evaluate.explanation_report import evaluate_explanations
+from chestxai.evaluate.explanations import METRICS
 from chestxai.models import load_checkpoint
 from chestxai.train.fit import TrainConfig, fit
 

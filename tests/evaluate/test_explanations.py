@@ -129,3 +129,33 @@ def test_randomisation_correlation() -> None:
     a = rng.random((1, H, W))
     assert xm.randomisation_spearman(a, a)[0] == pytest.approx(1.0)
     assert abs(xm.randomisation_spearman(a, rng.random((1, H, W)))[0]) < 0.3
+
+
+def test_each_metric_carries_its_facts_and_the_scoring_loops_over_the_registry(monkeypatch) -> None:
+    assert list(xm.METRICS)[:5] == ["relevance_mass_accuracy", "relevance_rank_accuracy", "pointing_game", "iou",
+                                    "pixel_auc"]
+    assert {m.category for m in list(xm.METRICS.values())[:5]} == {xm.LOCALISATION}
+    assert xm.METRICS["pixel_flipping_auc"].score_direction == "lower"
+    assert xm.METRICS["sparseness"].score_direction == "higher"
+
+    monkeypatch.setattr(xm, "METRICS", {k: xm.METRICS[k] for k in ("complexity", "pointing_game")})
+
+    @xm.register
+    class Peak(xm.ExplanationMetric):
+        name, score_direction, category = "peak", "higher", xm.COMPLEXITY
+
+        def score(self, s: xm.Sample) -> dict:
+            return {self.name: float(s.map.max())}
+
+    assert list(xm.METRICS) == ["complexity", "pointing_game", "peak"]
+    m = np.zeros((1, H, W))
+    m[0, 5, 5] = 0.5
+    sample = xm.Sample(None, torch.zeros(1, 1, H, W), m, m, 0, None, None, lambda xs: m)
+    row = xm.score_sample(sample)  # no box: localisation metrics are left out, the new metric is in
+    assert row["peak"] == 0.5 and "pointing_game" not in row and not row["degenerate"]
+    boxed = xm.score_sample(xm.Sample(None, torch.zeros(1, 1, H, W), m, m, 0, _box()[0], (4, 4, 4, 4), lambda xs: m))
+    assert boxed["pointing_game"] == 1.0 and boxed["chance_level"] == pytest.approx(16 / 256)
+    flat = xm.score_sample(xm.Sample(None, torch.zeros(1, 1, H, W), np.zeros((1, H, W)), m, 0, None, None, None))
+    assert flat["degenerate"] and "peak" not in flat and "complexity" in flat  # constant maps: only counted
+    with pytest.raises(ValueError, match="score_direction"):
+        xm.register(type("Bad", (xm.ExplanationMetric,), {"name": "bad", "score_direction": "up", "category": "x"}))

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from chestxai.data.preprocess import Preprocess
-from chestxai.retrieval.catalogue import Catalogue, NewCase, index_params, remove_from_index
+from chestxai.retrieval.catalogue import Catalogue, NewCase
+from chestxai.retrieval.indexes import index_params, remove_from_index
 from chestxai.retrieval.embedders import Embedder
 
 DIM = 64

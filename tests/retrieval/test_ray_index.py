@@ -66,18 +66,18 @@ def test_ray_gives_the_local_catalogue(local_ray, synthetic_dir: Path, tiny_chec
 def test_crashed_ray_run_resumes_without_duplicates(local_ray, synthetic_dir: Path, tiny_checkpoint: Path,
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = load_dataset(synthetic_dir)
-    real_add, calls = Catalogue.add, []
+    real_add, calls = Catalogue.add_vectors, []
 
-    def add_then_crash(self, items, embedder, index_type=None, expected=None):
+    def add_then_crash(self, items, vectors, embedder, index_type=None, expected=None):
         if calls:
             raise RuntimeError("driver killed")
         calls.append(len(items))
-        return real_add(self, items, embedder, index_type, expected)
+        return real_add(self, items, vectors, embedder, index_type, expected)
 
-    monkeypatch.setattr(Catalogue, "add", add_then_crash)
+    monkeypatch.setattr(Catalogue, "add_vectors", add_then_crash)
     with pytest.raises(RuntimeError, match="driver killed"):
         _run_ray(tmp_path / "cat", data, tiny_checkpoint, workers=1, commit_size=8)
-    monkeypatch.setattr(Catalogue, "add", real_add)
+    monkeypatch.setattr(Catalogue, "add_vectors", real_add)
     with Catalogue(tmp_path / "cat") as cat:
         assert len(cat) == calls[0] == 8
     done = _run_ray(tmp_path / "cat", data, tiny_checkpoint, workers=1, commit_size=8)

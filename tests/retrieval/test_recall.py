@@ -10,7 +10,8 @@ import faiss
 import numpy as np
 import pytest
 
-from chestxai.retrieval.catalogue import Catalogue, _chunks, ivf_lists, training_sample_size
+from chestxai.retrieval.catalogue import Catalogue, _chunks
+from chestxai.retrieval.indexes import ivf_lists, training_sample_size
 from chestxai.retrieval.recall import build_recall, describe, exhaustive_search, recall_at_k, recall_due
 from test_index_types import DIM, TableEmbedder, cases, clustered
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from service_helpers import grey_png
 
 from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
 from chestxai.models.classifier import Classifier
 from chestxai.models.checkpoint import decision_thresholds
-from chestxai.service.analysis import LRU, Analyzer, ServiceConfig, fit, model_label, scale_box
+from chestxai.service.analysis import Analyzer, ServiceConfig, model_label
 
 
 @pytest.fixture(scope="module")
@@ -57,22 +56,3 @@ def test_thresholds_and_name_come_from_the_checkpoint(service_model: Classifier,
     model = load_checkpoint(path)
     assert decision_thresholds(model, 0.5) == {"effusion": 0.3, "pneumonia": 0.5, "normal": 0.5}
     assert model_label(model) == "demo"
-
-
-def test_fit_and_scale_box() -> None:
-    image = np.zeros((2000, 1000), np.float32)
-    work, scale = fit(image, 1024)
-    assert work.shape == (1024, 512) and scale == pytest.approx(0.512)
-    assert fit(image[:500, :400], 1024) == (pytest.approx(image[:500, :400]), 1.0)
-    assert scale_box((10, 20, 100, 200), 0.5, (2000, 1000)) == (20, 40, 200, 400)
-    assert scale_box((500, 1000, 100, 100), 0.5, (2000, 1000)) == (999, 1999, 1, 1)
-    assert scale_box(None, 0.5, (10, 10)) is None
-
-
-def test_lru_keeps_the_most_recent() -> None:
-    cache: LRU[str, int] = LRU(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1  # a is now the most recent
-    cache.put("c", 3)
-    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3 and len(cache) == 2

@@ -161,8 +161,8 @@ def test_pos_weight_is_taken_back_off_the_reported_probabilities(synthetic_dir: 
 
 def test_recorded_command_runs_as_written() -> None:
     # A script's command line gets its interpreter back (the model card shows it to be copied); quoting survives.
-    assert invoking_command(["benchmarks/train_reference.py", "--out", "runs/a b"]) == \
-        "python benchmarks/train_reference.py --out 'runs/a b'"
+    assert invoking_command(["release/train_reference.py", "--out", "runs/a b"]) == \
+        "python release/train_reference.py --out 'runs/a b'"
     assert invoking_command(["chestxai", "train", "--epochs", "2"]) == "chestxai train --epochs 2"
 
 

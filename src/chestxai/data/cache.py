@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from chestxai.data.atomic import atomic_path, atomic_write_text
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.io import file_sha256, read_image
 from chestxai.data.preprocess import Preprocess
@@ -77,9 +77,7 @@ def cache_images(
         return CachedImages(images, np.asarray(info["valid"], dtype=bool), errors)
 
     size = preprocess.image_size
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npy.tmp")
-    os.close(fd)
-    try:
+    with atomic_path(array_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), size, size))
         valid = np.zeros(len(paths), dtype=bool)
         errors: dict[int, str] = {}
@@ -92,13 +90,8 @@ def cache_images(
                     valid[i] = True
         out.flush()
         del out
-        os.replace(tmp, array_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    info_tmp = info_path.with_suffix(".json.tmp")
-    info_tmp.write_text(json.dumps({"valid": valid.tolist(), "errors": {str(k): v for k, v in errors.items()}}))
-    os.replace(info_tmp, info_path)
+    atomic_write_text(json.dumps({"valid": valid.tolist(), "errors": {str(k): v for k, v in errors.items()}}),
+                      info_path)
     _raise_if_strict(errors, strict)
     return CachedImages(np.load(array_path, mmap_mode="r"), valid, errors)
 

@@ -27,17 +27,6 @@ from chestxai.errors import ChestXAIError, DataFormatError
 from chestxai.evaluate import explanations as xm
 from chestxai.models.classifier import Classifier
 
-METRICS = (
-    "relevance_mass_accuracy", "relevance_rank_accuracy", "pointing_game", "iou", "pixel_auc",
-    "pixel_flipping_auc", "local_lipschitz", "complexity", "sparseness", "randomisation_spearman",
-)
-LOCALISATION = METRICS[:5]
-# The source study's Quantus figures for Grad-CAM on a DenseNet effusion model (224 px).
-SOURCE_STUDY_GRADCAM = {"local_lipschitz": 2.05, "pixel_flipping_auc": 0.55, "relevance_mass_accuracy": 0.18,
-                        "complexity": 10.32}
-DIRECTION = {"relevance_mass_accuracy": "higher", "relevance_rank_accuracy": "higher", "pointing_game": "higher",
-             "iou": "higher", "pixel_auc": "higher", "pixel_flipping_auc": "lower", "local_lipschitz": "lower",
-             "complexity": "lower", "sparseness": "higher", "randomisation_spearman": "lower"}
 
 
 @dataclass
@@ -106,66 +95,35 @@ def _maps(model: Classifier, method: str, x: torch.Tensor, finding: str) -> np.n
     return np.stack([m.map for m in explain(model, x, method, finding)])
 
 
-def score_method(model: Classifier, method: str, es: EvalSet, finding: str, steps: int, samples: int,
-                 noise: float, seed: int) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Per-image metrics of ``method`` (one row per image), its pixel-flipping curves, and per-image errors."""
-    from chestxai.explain.evidence import to_box
+@dataclass
+class MethodScores:
+    """What scoring one method gives: per-image metrics (one row per image), its maps ``[N, H, W]`` (aligned with
+    the eval set; the figures reuse them), pixel-flipping curves of the scored images, and per-image errors."""
 
+    per_image: pd.DataFrame
+    maps: np.ndarray
+    curves: np.ndarray
+    errors: list[str]
+
+
+def score_method(model: Classifier, method: str, es: EvalSet, finding: str, steps: int, samples: int,
+                 noise: float, seed: int) -> MethodScores:
+    """Every registered metric (:data:`chestxai.evaluate.explanations.METRICS`) of ``method`` on each image."""
     index = model.finding_index(finding)
     maps = _maps(model, method, es.x, finding)
     random_maps = _maps(randomised_copy(model, seed), method, es.x, finding)
     rows, curves, errors = [], [], []
     for i in range(len(es.x)):
+        sample = xm.Sample(model, es.x[i : i + 1], maps[i : i + 1], random_maps[i : i + 1], index, es.masks[i],
+                           es.boxes[i], lambda xs: _maps(model, method, xs, finding), steps, samples, noise)
         try:
-            row, curve = _score_one(model, method, es, i, maps[i : i + 1], random_maps[i : i + 1], index, finding,
-                                    steps, samples, noise, to_box)
-            rows.append(row)
-            curves.append(curve)
+            row = {"method": method, "image": es.names[i], **xm.score_sample(sample)}
         except (ChestXAIError, ValueError, RuntimeError, AssertionError) as exc:
             errors.append(f"{method} on {es.names[i]}: {type(exc).__name__}: {str(exc)[:160]}")
-    return pd.DataFrame(rows), np.asarray(curves), errors
-
-
-def _score_one(model, method, es, i, m, rm, index, finding, steps, samples, noise, to_box):
-    """Every metric for image ``i``; a constant map is only counted (its ranking-based scores are undefined)."""
-    x = es.x[i : i + 1]
-    flat = bool(xm.degenerate(m)[0])
-    row: dict[str, Any] = {"method": method, "image": es.names[i], "degenerate": flat,
-                           "complexity": float(xm.complexity(m)[0]), "sparseness": float(xm.sparseness(m)[0])}
-    mask = es.masks[i]
-    if mask is not None:
-        row["chance_level"] = float(xm.chance_level(mask[None])[0])
-    if flat:
-        return row, np.full(steps, np.nan)
-    if mask is not None:
-        masks = mask[None]
-        row["relevance_mass_accuracy"] = float(xm.relevance_mass_accuracy(m, masks)[0])
-        row["relevance_rank_accuracy"] = float(xm.relevance_rank_accuracy(m, masks)[0])
-        row["pointing_game"] = float(xm.pointing_game(m, masks)[0])
-        row["iou"] = xm.box_iou(to_box(m[0]), es.boxes[i])
-        row["pixel_auc"] = float(xm.pixel_auc(m, masks)[0])
-    pf, curve = xm.pixel_flipping(model, x.numpy(), m, index, steps)
-    row["pixel_flipping_auc"] = float(pf[0])
-    row["local_lipschitz"], row["lipschitz_undefined"] = _lipschitz(model, method, x, m, index, finding, samples,
-                                                                    noise)
-    # A constant map from the randomised model has no ranking: Spearman is undefined, so it is counted instead
-    # (it is a pass of the sanity check: the map did change with the weights).
-    row["randomised_constant"] = bool(xm.degenerate(rm)[0])
-    row["randomisation_spearman"] = float("nan") if row["randomised_constant"] else float(
-        xm.randomisation_spearman(m, rm)[0])
-    return row, curve[0]
-
-
-def _lipschitz(model, method, x, m, index, finding, samples, noise) -> tuple[float, bool]:
-    """Local Lipschitz, or (NaN, True) when a noisy copy's map is all zero: Quantus refuses such maps, and one
-    undefined metric must not drop the image's other scores (the report counts these cases)."""
-    try:
-        return float(xm.local_lipschitz(model, x.numpy(), m, index, lambda xs: _maps(model, method, xs, finding),
-                                        samples, noise)[0]), False
-    except AssertionError as exc:
-        if "equal to zero" not in str(exc):
-            raise
-        return float("nan"), True
+            continue
+        curves.append(row.pop("pixel_flipping_curve", np.full(steps, np.nan)))
+        rows.append(row)
+    return MethodScores(pd.DataFrame(rows), maps, np.asarray(curves), errors)
 
 
 def random_order_baseline(model: Classifier, es: EvalSet, finding: str, steps: int) -> dict[str, float]:
@@ -193,7 +151,7 @@ def summarise(per_image: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     for method in methods:
         df = per_image[per_image["method"] == method]
         row: dict[str, Any] = {"method": method}
-        for metric in METRICS + ("pixel_flipping_random_auc", "chance_level"):
+        for metric in (*xm.METRICS, "pixel_flipping_random_auc", "chance_level"):
             mean, lo, hi, count = mean_ci(df[metric].to_numpy() if metric in df else np.array([]))
             row[metric], row[f"{metric}_lo"], row[f"{metric}_hi"], row[f"{metric}_n"] = mean, lo, hi, count
         row["n"] = int(len(df))
@@ -217,7 +175,7 @@ def markdown_summary(summary: pd.DataFrame, finding: str, image_size: int, error
     head = ["metric (better)", "chance / baseline", "source study (Grad-CAM)", *methods]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     first = summary.iloc[0]
-    for metric in METRICS:
+    for metric, kind in xm.METRICS.items():
         if metric in ("relevance_mass_accuracy", "pointing_game", "relevance_rank_accuracy"):
             chance = _fmt(first, "chance_level") + " (box share)"
         elif metric == "pixel_flipping_auc":
@@ -227,8 +185,8 @@ def markdown_summary(summary: pd.DataFrame, finding: str, image_size: int, error
             chance = "0.5"
         else:
             chance = ""
-        src = SOURCE_STUDY_GRADCAM.get(metric, "")
-        cells = [f"{metric} ({DIRECTION[metric]})", chance, str(src), *[_fmt(r, metric) for _, r in summary.iterrows()]]
+        src = xm.SOURCE_STUDY_GRADCAM.get(metric, "")
+        cells = [f"{metric} ({kind.score_direction})", chance, str(src), *[_fmt(r, metric) for _, r in summary.iterrows()]]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("| n images | | | " + " | ".join(str(int(r["n"])) for _, r in summary.iterrows()) + " |")
     counts = {"constant/all-zero maps (not scored)": "degenerate_maps",
@@ -274,9 +232,10 @@ def plot_curves(curves: dict[str, np.ndarray], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_best_worst(model: Classifier, es: EvalSet, per_image: pd.DataFrame, method: str, finding: str,
-                    path: Path, k: int = 3) -> None:
-    """Best and worst localised images (by RMA) for ``method``: map overlay, radiologist box (green), map box (red)."""
+def plot_best_worst(es: EvalSet, maps: np.ndarray, per_image: pd.DataFrame, method: str, path: Path,
+                    k: int = 3) -> None:
+    """Best and worst localised images (by RMA) for ``method``: map overlay, radiologist box (green), map box (red);
+    ``maps``: the method's maps of ``es`` as scored (:class:`MethodScores`), not recomputed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -295,7 +254,7 @@ def plot_best_worst(model: Classifier, es: EvalSet, per_image: pd.DataFrame, met
     fig, axes = plt.subplots(2, k, figsize=(3 * k, 6.4))
     for ax, rec in zip(axes.ravel(), picks):
         i = es.names.index(rec.image)
-        m = _maps(model, method, es.x[i : i + 1], finding)[0]
+        m = maps[i]
         ax.imshow(es.x[i, 0].numpy(), cmap="gray")
         ax.imshow(m, cmap="jet", alpha=0.35)
         gt = es.boxes[i]
@@ -339,12 +298,11 @@ def evaluate_explanations(
     es = build_eval_set(model, data, finding, data.boxes if boxes is None else boxes, max_images)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    frames, curves, errors = [], {}, []
-    for method in tqdm(methods, desc="methods", disable=not progress, file=sys.stderr):
-        df, c, errs = score_method(model, method, es, finding, steps, samples, noise, seed)
-        frames.append(df)
-        curves[method] = c
-        errors += errs
+    scores = {method: score_method(model, method, es, finding, steps, samples, noise, seed)
+              for method in tqdm(methods, desc="methods", disable=not progress, file=sys.stderr)}
+    frames = [sc.per_image for sc in scores.values()]
+    curves = {method: sc.curves for method, sc in scores.items()}
+    errors = [e for sc in scores.values() for e in sc.errors]
     per_image = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if per_image.empty:
         raise DataFormatError("every image failed: " + "; ".join(errors[:3]))
@@ -356,6 +314,6 @@ def evaluate_explanations(
     summary.to_csv(out / "summary.csv", index=False)
     (out / "summary.md").write_text(markdown_summary(summary, finding, model.preprocess.image_size, errors))
     plot_curves(curves, out / "pixel_flipping.png")
-    for method in methods:
-        plot_best_worst(model, es, per_image, method, finding, out / f"best_worst_{method}.png")
+    for method, sc in scores.items():
+        plot_best_worst(es, sc.maps, per_image, method, out / f"best_worst_{method}.png")
     return summary

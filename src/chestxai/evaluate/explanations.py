@@ -7,12 +7,18 @@ defaults: maps are non-negative (Quantus' RMA sums *signed* relevance), an empty
 pixel flipping reads the *probability* of the target (a two-column ``[1 - p, p]`` model with ``softmax=False``:
 Quantus' default softmax over one sigmoid logit is always 1.0) and removes pixels in chunks, not one per forward.
 Higher is better unless the docstring says otherwise.
+
+The report (:mod:`chestxai.evaluate.explanation_report`) scores each image with every metric of the registry
+:data:`METRICS` (classes registered with ``@register``, like the saliency methods, each carrying its name, direction
+and category): adding a metric is one class here.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -120,6 +126,19 @@ def box_iou(a: tuple[float, float, float, float] | None, b: tuple[float, float, 
     inter = ix * iy
     union = a[2] * a[3] + b[2] * b[3] - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def map_box_iou(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """IoU of each map's box (:func:`chestxai.explain.evidence.to_box`) with the bounding box of its mask (the
+    radiologist's boxes of the image, merged)."""
+    from chestxai.explain.evidence import to_box
+
+    out = []
+    for m, mask in zip(maps, masks):
+        ys, xs = np.nonzero(mask)
+        merged = (float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
+        out.append(box_iou(to_box(m), merged))
+    return np.asarray(out)
 
 
 def pixel_auc(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -243,3 +262,157 @@ def randomisation_spearman(maps: np.ndarray, randomised_maps: np.ndarray) -> np.
         a, b = np.ravel(a), np.ravel(b)
         out.append(float("nan") if a.std() == 0 or b.std() == 0 else float(spearmanr(a, b).statistic))
     return np.asarray(out)
+
+
+# --- the metrics as a registry: each carries its facts (as Quantus' metric classes do) -----------------------------
+
+LOCALISATION, FAITHFULNESS, ROBUSTNESS, COMPLEXITY, RANDOMISATION = (
+    "localisation", "faithfulness", "robustness", "complexity", "randomisation")
+
+# The source study's Quantus figures for Grad-CAM on a DenseNet effusion model (224 px); quoted, never computed.
+SOURCE_STUDY_GRADCAM = {"local_lipschitz": 2.05, "pixel_flipping_auc": 0.55, "relevance_mass_accuracy": 0.18,
+                        "complexity": 10.32}
+
+
+@dataclass
+class Sample:
+    """One image as every metric sees it: the model-resolution input ``x`` ``[1, C, H, W]``, its map ``[1, H, W]``
+    and the randomised model's map, the target's output index, its box (mask ``H x W`` and merged ``(x, y, w, h)``;
+    None without one), a function that re-explains a batch (robustness) and the run's knobs."""
+
+    model: nn.Module
+    x: torch.Tensor
+    map: np.ndarray
+    randomised_map: np.ndarray
+    target: int
+    mask: np.ndarray | None
+    box: tuple[float, float, float, float] | None
+    explain: Callable[[torch.Tensor], np.ndarray]
+    steps: int = 32
+    samples: int = 5
+    noise: float = 0.1
+
+
+class ExplanationMetric:
+    """A metric of one saliency map: ``name`` (its column), ``score_direction`` ("higher" or "lower" is better),
+    ``category``; ``score`` returns its column and any companion columns. Localisation metrics only run on images
+    with a box; a constant map is only scored by metrics with ``scores_constant_maps`` (its ranking is undefined)."""
+
+    name: str
+    score_direction: str
+    category: str
+    scores_constant_maps: bool = False
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+METRICS: dict[str, type[ExplanationMetric]] = {}
+
+
+def register(cls: type[ExplanationMetric]) -> type[ExplanationMetric]:
+    """Class decorator: make a metric known by ``cls.name`` (the report loops over :data:`METRICS` in this order)."""
+    if cls.score_direction not in ("higher", "lower"):
+        raise ValueError(f"{cls.__name__}: score_direction must be 'higher' or 'lower'")
+    METRICS[cls.name] = cls
+    return cls
+
+
+class BoxMetric(ExplanationMetric):
+    """A localisation metric that is a function ``(maps, masks) -> scores`` of this module."""
+
+    category = LOCALISATION
+    function: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        return {self.name: float(type(self).function(s.map, s.mask[None])[0])}
+
+
+class MapMetric(ExplanationMetric):
+    """A metric of the map alone, a function ``maps -> scores`` of this module (defined for constant maps too)."""
+
+    scores_constant_maps = True
+    function: Callable[[np.ndarray], np.ndarray]
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        return {self.name: float(type(self).function(s.map)[0])}
+
+
+def register_function(base: type[ExplanationMetric], name: str, score_direction: str, function: Callable,
+                      category: str | None = None) -> type[ExplanationMetric]:
+    """Register a metric that is one function of this module, as a ``base`` subclass (:class:`BoxMetric` or
+    :class:`MapMetric`) carrying its ``name``, ``score_direction`` and ``category``: what ``@register`` does to a
+    class written out, without writing the same three lines per metric."""
+    facts = {"name": name, "score_direction": score_direction, "function": staticmethod(function),
+             **({"category": category} if category else {})}
+    return register(type("".join(w.title() for w in name.split("_")), (base,), facts))
+
+
+RelevanceMassAccuracy = register_function(BoxMetric, "relevance_mass_accuracy", "higher", relevance_mass_accuracy)
+RelevanceRankAccuracy = register_function(BoxMetric, "relevance_rank_accuracy", "higher", relevance_rank_accuracy)
+PointingGame = register_function(BoxMetric, "pointing_game", "higher", pointing_game)
+BoxIoU = register_function(BoxMetric, "iou", "higher", map_box_iou)
+PixelAUC = register_function(BoxMetric, "pixel_auc", "higher", pixel_auc)
+
+
+@register
+class PixelFlippingAUC(ExplanationMetric):
+    """Also returns the curve (``pixel_flipping_curve``, ``[steps]``) for the report's figure."""
+
+    name, score_direction, category = "pixel_flipping_auc", "lower", FAITHFULNESS
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        auc, curve = pixel_flipping(s.model, s.x.numpy(), s.map, s.target, s.steps)
+        return {self.name: float(auc[0]), "pixel_flipping_curve": curve[0]}
+
+
+@register
+class LocalLipschitz(ExplanationMetric):
+    """NaN with ``lipschitz_undefined`` when a noisy copy's map is all zero: Quantus refuses such maps, and one
+    undefined metric must not drop the image's other scores (the report counts these cases)."""
+
+    name, score_direction, category = "local_lipschitz", "lower", ROBUSTNESS
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        try:
+            value = float(local_lipschitz(s.model, s.x.numpy(), s.map, s.target, s.explain, s.samples, s.noise)[0])
+            return {self.name: value, "lipschitz_undefined": False}
+        except AssertionError as exc:
+            if "equal to zero" not in str(exc):
+                raise
+            return {self.name: float("nan"), "lipschitz_undefined": True}
+
+
+Complexity = register_function(MapMetric, "complexity", "lower", complexity, COMPLEXITY)
+Sparseness = register_function(MapMetric, "sparseness", "higher", sparseness, COMPLEXITY)
+
+
+@register
+class RandomisationSpearman(ExplanationMetric):
+    """A constant map from the randomised model has no ranking: Spearman is undefined, so it is counted instead
+    (``randomised_constant``; it is a pass of the sanity check: the map did change with the weights)."""
+
+    name, score_direction, category = "randomisation_spearman", "lower", RANDOMISATION
+
+    def score(self, s: Sample) -> dict[str, Any]:
+        constant = bool(degenerate(s.randomised_map)[0])
+        value = float("nan") if constant else float(randomisation_spearman(s.map, s.randomised_map)[0])
+        return {"randomised_constant": constant, self.name: value}
+
+
+def score_sample(s: Sample) -> dict[str, Any]:
+    """Every registered metric that applies to ``s`` (see :class:`ExplanationMetric`), with ``degenerate`` and the
+    box's ``chance_level``: the metrics that score constant maps first, then the rest in registry order."""
+    flat = bool(degenerate(s.map)[0])
+    row: dict[str, Any] = {"degenerate": flat}
+    metrics = [m() for m in METRICS.values()]
+    for metric in (m for m in metrics if m.scores_constant_maps):
+        row.update(metric.score(s))
+    if s.mask is not None:
+        row["chance_level"] = float(chance_level(s.mask[None])[0])
+    if flat:
+        return row
+    for metric in (m for m in metrics if not m.scores_constant_maps):
+        if metric.category != LOCALISATION or s.mask is not None:
+            row.update(metric.score(s))
+    return row

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chestxai.data.atomic import atomic_write_text
 from chestxai.data.cache import cache_images
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.errors import DataFormatError, UnknownFindingError
@@ -65,9 +65,7 @@ def evaluate_model(
     report = classification_report(labels, probs, findings, threshold, groups, n_boot, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2, default=float))
-    os.replace(tmp, out / "metrics.json")
+    atomic_write_text(json.dumps(report, indent=2, default=float), out / "metrics.json")
     header = (
         f"# Evaluation of `{model.arch}` ({', '.join(findings)})\n\n"
         f"{int(valid.sum())} images evaluated, {len(errors)} unreadable skipped; {threshold_text(threshold)}; "

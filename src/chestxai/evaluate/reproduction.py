@@ -3,7 +3,7 @@
 It only composes the three evaluations that exist on their own (``evaluate_model``, ``evaluate_explanations``,
 ``evaluate_retrieval``): each writes its full report into a sub-folder, and the page puts the headline numbers
 side by side with the published ones and links the rest. Held-out = the patient-level test split that
-``benchmarks/train_reference.py`` kept out of training (same seed and fraction), so no number is on trained images.
+``release/train_reference.py`` kept out of training (same seed and fraction), so no number is on trained images.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.split import holdout_split
 from chestxai.errors import ChestXAIError
 from chestxai.evaluate.explanation_report import evaluate_explanations
+from chestxai.evaluate.explanations import SOURCE_STUDY_GRADCAM
 from chestxai.evaluate.report import evaluate_model
 from chestxai.evaluate.retrieval import SETTINGS, chance_level, evaluate_retrieval
 from chestxai.explain.base import EVALUATED_METHODS
@@ -31,8 +32,6 @@ Log = Callable[[str], None]
 # Published figures (the task's source studies); quoted, never computed.
 SOURCE_AUC = {"effusion": "0.94 val / 0.91 test (DenseNet-169, ImageNet + CheXpert-scale data)",
               "pneumonia": "0.906 (ResNet50 on the Kermany paediatric test split; accuracy 0.83)"}
-SOURCE_QUANTUS = {"local_lipschitz": 2.05, "pixel_flipping_auc": 0.55, "relevance_mass_accuracy": 0.18,
-                  "complexity": 10.32}
 SOURCE_NDCG = 0.79
 SOURCE_PRECISION = {"ssim": (0.55, 0.40, 0.42), "cnn": (0.85, 0.60, 0.69), "igcbir": (0.95, 0.77, 0.80)}
 
@@ -71,7 +70,7 @@ def quantus_rows(summary: pd.DataFrame, finding: str) -> list[list[str]]:
     """Grad-CAM's Quantus scores beside the source study's, plus the best method per metric."""
     table = summary.set_index("method")
     rows = []
-    for metric, published in SOURCE_QUANTUS.items():
+    for metric, published in SOURCE_STUDY_GRADCAM.items():
         if metric not in table.columns or table[metric].isna().all():  # e.g. localisation without any box
             rows.append([f"{metric} ({finding}, Grad-CAM)", str(published), "n/a (no box or no scored map)", "n/a"])
             continue
@@ -170,7 +169,7 @@ def reproduce(
         patients = (set(test.meta["patient_id"].astype(str))
                     if test_fraction is not None and "patient_id" in test.meta else None)
         r_summary = evaluate_retrieval(data, "effusion", retrieval_methods, out / "retrieval", pre,
-                                       query_patients=patients, log=log)
+                                       query_patients=patients, log=log, command=command)
         retrieval_table = retrieval_rows(r_summary)
         ndcg = r_summary[(r_summary.metric == "ndcg") & (r_summary.setting == "top11_cat30")]
         for _, row in ndcg.iterrows():

@@ -319,7 +319,9 @@ def _lookup(summary: pd.DataFrame, method: str, setting: str, metric: str) -> pd
 
 def markdown_summary(summary: pd.DataFrame, info: dict[str, Any]) -> str:
     """summary.md: precision next to chance and the paper's row, nDCG, whole-catalogue mAP, expert nDCG."""
-    head = [f"# Retrieval evaluation: {info['finding']} queries", "", f"Command: `{info['command']}`", ""]
+    head = [f"# Retrieval evaluation: {info['finding']} queries", ""]
+    if info.get("command"):
+        head += [f"Command: `{info['command']}`", ""]
     return "\n".join(head) + summary_body(summary, info)
 
 
@@ -433,10 +435,12 @@ def evaluate_retrieval(
     test_fraction: float = 0.2,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     query_patients: Collection[str] | None = None,
+    command: str = "",
 ) -> pd.DataFrame:
     """Run the protocol for ``methods`` and write ``summary.csv``, ``summary.md``, ``examples.png``, ``summary.json``.
 
-    ``query_patients``: only these patients' images are queries (see :func:`split_queries`).
+    ``query_patients``: only these patients' images are queries (see :func:`split_queries`). ``command``: the
+    command line the caller wants recorded with the results (the CLI's own, a script's ``sys.argv``).
     """
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError("the query fraction must be between 0 and 1")
@@ -464,6 +468,7 @@ def evaluate_retrieval(
         raise DataFormatError("no query image: none of the query patients has a readable, labelled image")
     plot_examples(data, sims, pool, _example_queries(data, queries), out / "examples.png")
     info = _report_info(data, seeds, test_fraction, expert is not None and bool(expert.values), pool, queries)
+    info["command"] = command
     if query_patients is not None:
         info["fixed_queries"] = {"images": int(len(queries)), "positives": int(data.classes[queries].sum()),
                                  "patients": int(data.meta["patient_id"].iloc[queries].nunique())}
@@ -479,7 +484,7 @@ def _report_info(data: RetrievalData, seeds: Sequence[int], test_fraction: float
     share = float(np.mean(data.classes[pool]))
     query_share = float(np.mean(data.classes[queries]))
     return {
-        "command": " ".join(sys.argv),
+        "command": "",
         "finding": data.finding,
         "images": int(len(data.classes)),
         "positives": int(data.classes.sum()),

@@ -67,10 +67,11 @@ class SmoothGrad(SaliencyMethod):
     averaging over small Gaussian input noise keeps the evidence that persists in a neighbourhood of the image.
     ``noise`` is the standard deviation in units of the normalised input (4.4 wide from black to white), so the
     default 0.1 is 2.3% of that span, well below the 10-20% the paper suggests for ImageNet: on these radiographs
-    0.25 already washed the map out. Measured on ``../shared/data``'s effusion boxes (``benchmarks/results/
-    explanation_baselines.md``), the plain gradient (``noise=0, samples=1``) points at the box on 43% of images
-    against 33% for gradient x input, and the averaging adds about one image of 40 (48%), as much as a change of
-    noise seed. The positive part is kept, as for gradient x input.
+    0.25 already washed the map out. Measured on ``../shared/data``'s effusion boxes
+    (``experiments/results/explanation_baselines/explanation_baselines.md``), the plain gradient
+    (``noise=0, samples=1``) points at the box on 43% of images against 33% for gradient x input, and the
+    averaging adds about one image of 40 (48%), as much as a change of noise seed. The positive part is kept, as
+    for gradient x input.
 
     The noise is drawn from a generator seeded with ``seed``, the same draws for every image whatever the batch, so a
     map is reproducible and does not depend on the batch it was computed in.

@@ -7,15 +7,13 @@ architecture, finding names, preprocessing, training metrics and the command tha
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from chestxai import __version__
+from chestxai._version import __version__
+from chestxai.data.atomic import atomic_path
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import CheckpointError
 from chestxai.models.classifier import Classifier
@@ -24,28 +22,11 @@ FORMAT = "chestxai-checkpoint"
 FORMAT_VERSION = 1
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Let ``write`` fill a temporary file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` that readers never see half-written (a checkpoint is read while training writes the next)."""
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
-
-
-def atomic_write_bytes(data: bytes, path: Path) -> None:
-    """Bytes written so that readers never see half a file (model artefacts in shared caches)."""
-    _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
+    """``torch.save`` that readers never see half-written (a checkpoint is read while training writes the next),
+    fsynced: a checkpoint can hold hours of training (:mod:`chestxai.data.atomic`)."""
+    with atomic_path(path, durable=True) as tmp:
+        torch.save(obj, tmp)
 
 
 def model_meta(model: Classifier) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Shipped models by name, or a checkpoint path: what ``--model`` and ``chestxai.load_model`` accept.
 
-Layout of the package's ``assets`` folder (written by ``benchmarks/ship_model.py``, never by hand)::
+Layout of the package's ``assets`` folder (written by ``release/ship_model.py``, never by hand)::
 
     assets/models/<name>/model.pt       half-precision checkpoint (decision thresholds in its metadata)
     assets/models/<name>/card.json      the model card's numbers (what ``chestxai models`` prints, tests re-check)
@@ -53,8 +53,11 @@ def default_model_name() -> str:
     return DEFAULT_MODEL if DEFAULT_MODEL in shipped else next(iter(shipped))
 
 
-def resolve_model(name_or_path: str | Path | None) -> Classifier:
-    """A path loads that checkpoint; a name loads a shipped model; None loads the default shipped model."""
+def load_model(name_or_path: str | Path | None = None) -> Classifier:
+    """Load a classifier: a checkpoint path, a shipped model name (``chestxai models``), or None = ``nih-adult``.
+
+    A path loads that checkpoint; a name loads a shipped model; None loads the default shipped model
+    (``chestxai.load_model`` is this function)."""
     shipped = shipped_models()
     if name_or_path is None:
         name_or_path = default_model_name()

@@ -9,19 +9,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.io import read_image
 from chestxai.errors import ConfigError
-from chestxai.retrieval.catalogue import FLAT_SUGGEST_ABOVE, Case, Catalogue
+from chestxai.retrieval.catalogue import Case, Catalogue
+from chestxai.retrieval.indexes import FLAT_SUGGEST_ABOVE
 from chestxai.retrieval.recall import describe
 from chestxai.retrieval.embedders import EMBEDDER_NAMES, Embedder, SSIMScorer, build_embedder
 
 
 def load_embedder(name: str, model: str | Path | None, igcbir_model: str | Path | None = None) -> Embedder:
     """The vector embedder ``name`` over the checkpoints a user named (``None`` = the shipped default model)."""
-    from chestxai import load_model
+    from chestxai.models.zoo import load_model
     from chestxai.models.checkpoint import load_checkpoint
 
     if name not in EMBEDDER_NAMES or name == "ssim":
@@ -98,13 +98,13 @@ def write_overlays(
     method: str = "gradcam",
 ) -> list[Path]:
     """Saliency overlays of the query and of each hit (its image, or its thumbnail when the file is gone)."""
-    from chestxai import load_model
+    from chestxai.models.zoo import load_model
     from chestxai.explain import explain, overlay
 
     classifier = load_model(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    named = [("query", read_image(image))] + [(f"case_{c.id}", _case_pixels(c)) for c, _ in hits]
+    named = [("query", read_image(image))] + [(f"case_{c.id}", c.pixels()) for c, _ in hits]
     written = []
     for name, pixels in named:
         smap = explain(classifier, [pixels], method, finding)[0]
@@ -113,7 +113,3 @@ def write_overlays(
         written.append(path)
     return written
 
-
-def _case_pixels(case: Case) -> np.ndarray:
-    source = case.image if case.image and Path(case.image).is_file() else case.thumbnail
-    return read_image(source)

@@ -22,8 +22,6 @@ patient): such a case points at its thumbnail.
 from __future__ import annotations
 
 import json
-import math
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,30 +33,22 @@ import cv2
 import faiss
 import numpy as np
 
+from chestxai.data.atomic import atomic_path
 from chestxai.data.cache import cache_images
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.io import DICOM_SUFFIXES, file_sha256, read_image
 from chestxai.data.preprocess import Preprocess
 from chestxai.errors import ConfigError, DataFormatError
 from chestxai.retrieval.embedders import Embedder, SSIMScorer
+from chestxai.retrieval.indexes import (
+    apply_search_params, index_params, new_index, remove_from_index, scores_from_distances, training_sample_size,
+)
 from chestxai.retrieval.recall import build_recall, recall_due
 
 DB_NAME = "catalogue.sqlite"
-INDEX_TYPES = ("flat", "ivfflat", "ivfsq8", "hnsw", "ivfpq")
-IVF_TYPES = ("ivfflat", "ivfsq8", "ivfpq")
-# Share of an IVF's lists one query scans, and the fewest. Measured (benchmarks/results/retrieval_speed.md, 1 core):
-# on 1M 1024-d vectors drawn like the real embeddings (their mean and covariance), 1024 lists, nprobe 16 gave
-# recall@10 0.997 at 4.3 ms p50 (ivfflat; 5.7 ms in a rerun) and 0.972 at 2.1 ms (ivfsq8; 0.969 at 3.8 ms in the
-# rerun); nprobe 8 left ivfsq8 below 0.95. At 100k (256 lists) 8 probes gave 0.98.
-IVF_NPROBE_SHARE = 1 / 64
-IVF_MIN_NPROBE = 8
 THUMB_SIZE = 128
 THUMB_PRE = Preprocess(THUMB_SIZE)
 SCHEMA_VERSION = 2  # 2: embedders.recall (the index's recall at its last measurement)
-# Exact search stays the default below this many vectors: a flat scan of 1024-d float32 vectors took p50 <= 5 ms up
-# to about 10,000 of them on this project's 2-core machine (benchmarks/results/retrieval_speed.md); past it, the
-# index command suggests an approximate index.
-FLAT_SUGGEST_ABOVE = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -94,13 +84,18 @@ class Case:
         out["labels"] = dict(self.labels)
         return out
 
+    def pixels(self) -> np.ndarray:
+        """The case's image, decoded: its file, or its thumbnail when the file is gone (or was never kept)."""
+        return read_image(self.image if self.image and Path(self.image).is_file() else self.thumbnail)
+
 
 @dataclass
 class NewCase:
-    """A case to add: pixels in the embedder's input form, its thumbnail (uint8 ``THUMB_SIZE`` squared, made as
-    :func:`thumbnail_of` makes it), content hash, labels and optional extras."""
+    """A case to add: pixels in the embedder's input form (None when its vector was computed elsewhere, see
+    :meth:`Catalogue.add_vectors`), its thumbnail (uint8 ``THUMB_SIZE`` squared, made as :func:`thumbnail_of` makes
+    it), content hash, labels and optional extras."""
 
-    pixels: np.ndarray
+    pixels: np.ndarray | None
     thumbnail: np.ndarray
     content_hash: str
     image: str
@@ -127,146 +122,10 @@ class AddReport:
         return {"added": self.added, "skipped": self.skipped, "unreadable": len(self.errors)}
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable (POSIX); silently skipped where directories cannot be opened."""
-    try:
-        _fsync_file(path)
-    except OSError:
-        pass
-
-
-def ivf_lists(n_train: int, expected: int | None = None) -> int:
-    """Lists of an IVF-Flat/SQ8 index trained on ``n_train`` vectors for a catalogue expected to hold ``expected``
-    (default ``n_train``): ~sqrt(expected) (a power of two), as measured at 1M, but at most one per 39 training
-    vectors (k-means needs them); a tiny first batch gives one list (= exact)."""
-    return max(1, min(_sqrt_lists(max(expected or n_train, n_train)), n_train // 39))
-
-
-def _sqrt_lists(n: int) -> int:
-    """The power of two nearest sqrt(n): the IVF list count measured best at 1M (1024)."""
-    return 2 ** round(math.log2(math.sqrt(max(n, 1))))
-
-
-def training_sample_size(index_type: str | None, expected: int) -> int:
-    """How many vectors the first write of a new ``index_type`` index should hold so that its lists are trained
-    for a catalogue of ``expected`` vectors: 64 per IVF list (k-means wants 39-256); for IVF-PQ 64 per list of its
-    4 x sqrt(n) lists but at least 39 x 256 (its 256 PQ centroids); at most all of them; 0 when no training."""
-    if index_type in ("ivfflat", "ivfsq8"):
-        return min(expected, 64 * _sqrt_lists(expected))
-    if index_type == "ivfpq":
-        return min(expected, max(256 * 39, 64 * int(4 * math.sqrt(expected))))
-    return 0
-
-
-def index_params(index_type: str, dim: int, n_train: int, expected: int | None = None) -> dict[str, int]:
-    """Parameters of a new index: HNSW's graph degree and search breadth, the IVFs' lists and probes, IVF-PQ's
-    sub-quantisers.
-
-    IVF indexes are trained on the first batch of vectors and keep those lists as the catalogue grows, so the first
-    write should hold a representative batch (``add_dataset`` and the Ray engine make it
-    :func:`training_sample_size` for the dataset's size, passed here as ``expected``); IVF-PQ needs at least 256
-    (one per PQ code). ``ivfflat``
-    stores the vectors as they are, ``ivfsq8`` as 8-bit scalars (a quarter of the memory to scan; the codes cap its
-    recall@10 near 0.97 at 1M, see ``benchmarks/results/retrieval_speed.md``).
-    """
-    if index_type == "flat":
-        return {}
-    if index_type in ("ivfflat", "ivfsq8"):
-        nlist = ivf_lists(n_train, expected)
-        return {"nlist": nlist, "nprobe": min(nlist, max(IVF_MIN_NPROBE, round(nlist * IVF_NPROBE_SHARE)))}
-    if index_type == "hnsw":
-        return {"M": 32, "efConstruction": 80, "efSearch": 64}
-    if index_type == "ivfpq":
-        if n_train < 256:
-            raise ConfigError(f"an ivfpq index needs at least 256 cases in the first batch, got {n_train}; use flat")
-        nlist = max(1, min(int(4 * math.sqrt(max(expected or n_train, n_train))), n_train // 39))
-        m = max(d for d in range(1, min(64, dim) + 1) if dim % d == 0)
-        return {"nlist": nlist, "m": m, "nbits": 8, "nprobe": min(nlist, 16)}
-    raise ConfigError(f"unknown index type {index_type!r}; use one of {', '.join(INDEX_TYPES)}")
-
-
-def new_index(dim: int, metric: str, index_type: str, params: dict[str, int], train: np.ndarray) -> faiss.Index:
-    """An empty FAISS index whose labels are case ids; IVF indexes are trained here on ``train`` (the first batch).
-
-    Flat and HNSW are wrapped in ``IndexIDMap2``; IVF indexes store the case ids themselves, because an ``IndexIDMap``
-    over an IVF returns wrong ids after a removal (the map is compacted, the IVF keeps the old positions).
-    """
-    mt = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
-    if index_type in IVF_TYPES:
-        index = _new_ivf(dim, mt, index_type, params, np.ascontiguousarray(train, np.float32))
-        apply_search_params(index, params)
-        return index
-    if index_type == "flat":
-        base = faiss.IndexFlat(dim, mt)
-    else:
-        base = faiss.IndexHNSWFlat(dim, params["M"], mt)
-        base.hnsw.efConstruction = params["efConstruction"]
-    index = faiss.IndexIDMap2(base)
-    index.own_fields = True
-    base.this.disown()
-    apply_search_params(index, params)
-    return index
-
-
-def _new_ivf(dim: int, mt: int, index_type: str, params: dict[str, int], train: np.ndarray) -> faiss.IndexIVF:
-    """A trained, empty IVF-Flat / IVF-SQ8 / IVF-PQ with a flat coarse quantiser (owned by the index)."""
-    quantizer = faiss.IndexFlat(dim, mt)
-    if index_type == "ivfflat":
-        index = faiss.IndexIVFFlat(quantizer, dim, params["nlist"], mt)
-    elif index_type == "ivfsq8":
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, params["nlist"], faiss.ScalarQuantizer.QT_8bit, mt)
-    else:
-        index = faiss.IndexIVFPQ(quantizer, dim, params["nlist"], params["m"], params["nbits"], mt)
-    index.train(train)
-    index.own_fields = True
-    quantizer.this.disown()
-    return index
-
-
-def _unwrap_ivf(index: faiss.IndexIDMap) -> faiss.IndexIVF:
-    """The IVF inside an ``IndexIDMap`` (as ``ivfpq`` catalogues were written), relabelled with the case ids, so that
-    removals keep ids right (see :func:`new_index`)."""
-    ivf = faiss.downcast_index(index.index)
-    id_map = faiss.vector_to_array(index.id_map).astype(np.int64)
-    lists = ivf.invlists
-    for list_no in range(ivf.nlist):
-        size = lists.list_size(list_no)
-        if size:
-            labels = faiss.rev_swig_ptr(lists.get_ids(list_no), size)  # a view on the list's id array
-            labels[:] = id_map[labels]
-    index.own_fields = False
-    ivf.this.own(True)
-    return ivf
-
-
-def apply_search_params(index: faiss.Index, params: dict[str, int]) -> None:
-    """Search-time knobs are not stored in FAISS files: set them after every load."""
-    base = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
-    if "efSearch" in params:
-        base.hnsw.efSearch = params["efSearch"]
-    if "nprobe" in params:
-        base.nprobe = params["nprobe"]
-
-
 def thumbnail_of(image: np.ndarray) -> np.ndarray:
     """A decoded image as its catalogue thumbnail; the SSIM query goes through the same path, so a catalogue image
     searched for itself scores exactly 1."""
     return THUMB_PRE.resize_uint8(image)
-
-
-def scores_from_distances(distances: np.ndarray, metric: str) -> np.ndarray:
-    """Higher is more similar: cosine clamped to [-1, 1] for ``ip``; minus the Euclidean distance for ``l2``."""
-    if metric == "ip":
-        return np.clip(distances, -1.0, 1.0)
-    return -np.sqrt(np.maximum(distances, 0.0))
 
 
 class Catalogue:
@@ -348,6 +207,14 @@ class Catalogue:
     def _case(self, row: tuple) -> Case:
         thumb = str(self.root / row[7])
         return Case(row[0], row[1] or thumb, row[2], json.loads(row[3]), json.loads(row[4]), row[5], row[6], thumb)
+
+    def committed_hashes(self, embedder_name: str) -> set[str]:
+        """Content hashes of the cases that already have a vector of ``embedder_name`` (a re-run skips them)."""
+        rows = self.db.execute(
+            "SELECT c.content_hash FROM cases c JOIN vectors v ON v.case_id = c.id WHERE v.embedder = ?",
+            (embedder_name,),
+        )
+        return {r[0] for r in rows}
 
     def find_hash(self, content_hash: str) -> int | None:
         row = self.db.execute("SELECT id FROM cases WHERE content_hash = ?", (content_hash,)).fetchone()
@@ -472,13 +339,9 @@ class Catalogue:
 
     def _write_index(self, index: faiss.Index, name: str, generation: int) -> str:
         """Write generation ``generation`` of ``name``'s index durably (temp file, fsync, rename); its file name."""
-        folder = self.root / "indexes"
-        final = folder / f"{name}.{generation:06d}.faiss"
-        tmp = folder / f"{final.name}.tmp"
-        faiss.write_index(index, str(tmp))
-        _fsync_file(tmp)
-        os.replace(tmp, final)
-        _fsync_dir(folder)
+        final = self.root / "indexes" / f"{name}.{generation:06d}.faiss"
+        with atomic_path(final, durable=True) as tmp:
+            faiss.write_index(index, str(tmp))
         return final.name
 
     def _publish(self, row: dict[str, Any], index: faiss.Index, case_ids: Sequence[int],
@@ -509,9 +372,8 @@ class Catalogue:
         rel = f"thumbnails/{content_hash[:32]}.png"
         path = self.root / rel
         if not path.exists():
-            tmp = path.with_name(path.stem + ".tmp.png")
-            cv2.imwrite(str(tmp), np.asarray(thumbnail, np.uint8))
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                cv2.imwrite(str(tmp), np.asarray(thumbnail, np.uint8))
         return rel
 
     def _case_ids_for(self, items: Sequence[NewCase], embedder_name: str) -> tuple[list[int], list[int], int]:
@@ -543,19 +405,32 @@ class Catalogue:
 
     def add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None = None,
             expected: int | None = None) -> AddReport:
-        """Add ``items`` in one transaction; cases already holding a vector of this embedder are skipped.
+        """Add ``items`` in one transaction, embedding their pixels; cases already holding a vector of this embedder
+        are skipped (and not embedded).
 
         ``expected``: the size the catalogue is being built to (sizes a new IVF index's lists); the index's recall
         against exhaustive search is measured on the added vectors and recorded with it when due (:func:`recall_due`:
         a new index, or one grown by 10% since it was last measured).
         """
+        return self._add(items, embedder, index_type, expected,
+                         lambda positions: embedder.embed([items[p].pixels for p in positions]))
+
+    def add_vectors(self, cases: Sequence[NewCase], vectors: np.ndarray, embedder: Embedder,
+                    index_type: str | None = None, expected: int | None = None) -> AddReport:
+        """As :meth:`add`, with ``vectors[i]`` of ``cases[i]`` already computed by ``embedder`` elsewhere (the Ray
+        engine's actors): the same transaction, skips and index generations; ``embedder`` gives their identity."""
+        vectors = np.ascontiguousarray(vectors, np.float32).reshape(len(cases), -1)
+        return self._add(cases, embedder, index_type, expected, lambda pos: vectors[list(pos)])
+
+    def _add(self, items: Sequence[NewCase], embedder: Embedder, index_type: str | None, expected: int | None,
+             vectors_of: Callable[[list[int]], np.ndarray]) -> AddReport:
         with self._write():
             self._sweep()
             row = self._ensure_embedder(embedder, index_type, len(items), expected)
             ids, positions, skipped = self._case_ids_for(items, embedder.name)
             if not ids:
                 return AddReport(0, skipped)
-            vectors = embedder.embed([items[p].pixels for p in positions])
+            vectors = np.ascontiguousarray(vectors_of(positions), np.float32)
             index = self._load_or_new_index(row, vectors)
             index.add_with_ids(vectors, np.asarray(ids, np.int64))
             due = recall_due(row["recall"], row["index_type"], int(index.ntotal))
@@ -587,10 +462,10 @@ class Catalogue:
         thumbs = cache_images(dataset, THUMB_PRE)
         report = AddReport(errors={dataset.paths[i]: e for i, e in cached.errors.items()})
         rows = np.flatnonzero(cached.valid & thumbs.valid)
-        boxes = _boxes_by_path(dataset)
+        boxes = boxes_by_path(dataset)
         first = self.first_write_size(embedder.name, index_type, len(rows), chunk_size)
         for start, stop in _chunks(len(rows), first, chunk_size):
-            items = [_new_case(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
+            items = [case_from_row(dataset, int(i), np.asarray(cached.images[i]), np.asarray(thumbs.images[i]), boxes)
                      for i in rows[start:stop]]
             report.merge(self.add(items, embedder, index_type, expected=len(rows)))
             if log:
@@ -615,7 +490,7 @@ class Catalogue:
         """Add one image file (decoded here) with optional labels and report text."""
         image = read_image(path)
         pixels = embedder.preprocess.resize_uint8(image)
-        item = NewCase(pixels, thumbnail_of(image), file_sha256(path), _stored_path(str(path)), dict(labels or {}), [],
+        item = NewCase(pixels, thumbnail_of(image), file_sha256(path), stored_path(str(path)), dict(labels or {}), [],
                        report)
         return self.add([item], embedder, index_type)
 
@@ -642,25 +517,6 @@ class Catalogue:
         return len(ids)
 
 
-def remove_from_index(index: faiss.Index, ids: Sequence[int], row: dict[str, Any]) -> faiss.Index:
-    """``index`` without ``ids``; HNSW graphs cannot delete, so those are rebuilt from the remaining vectors."""
-    wanted = np.asarray(ids, np.int64)
-    if isinstance(index, faiss.IndexIDMap) and isinstance(faiss.downcast_index(index.index), faiss.IndexIVF):
-        index = _unwrap_ivf(index)
-    try:
-        index.remove_ids(wanted)
-        return index
-    except RuntimeError:
-        pass
-    all_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    keep = all_ids[~np.isin(all_ids, wanted)]
-    vectors = np.stack([index.reconstruct(int(i)) for i in keep]) if len(keep) else np.zeros((0, row["dim"]))
-    fresh = new_index(row["dim"], row["metric"], row["index_type"], row["params"], vectors)
-    if len(keep):
-        fresh.add_with_ids(np.ascontiguousarray(vectors, np.float32), keep)
-    return fresh
-
-
 def _chunks(n: int, first: int, size: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of a first chunk of ``first`` items, then chunks of ``size``, over ``n`` items."""
     start = 0
@@ -670,12 +526,13 @@ def _chunks(n: int, first: int, size: int) -> Iterator[tuple[int, int]]:
         start = stop
 
 
-def _stored_path(path: str) -> str:
+def stored_path(path: str) -> str:
     """The image path kept in the catalogue: none for DICOM (file names often carry the patient)."""
     return "" if path.lower().endswith(DICOM_SUFFIXES) else str(path)
 
 
-def _boxes_by_path(dataset: CXRDataset) -> dict[str, list[dict[str, Any]]]:
+def boxes_by_path(dataset: CXRDataset) -> dict[str, list[dict[str, Any]]]:
+    """The dataset's boxes per image path, in the catalogue's form."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in dataset.boxes.itertuples(index=False):
         out.setdefault(str(r.path), []).append(
@@ -688,17 +545,18 @@ def _labels_of(dataset: CXRDataset, row: int) -> dict[str, int | None]:
     return {f: (None if np.isnan(v) else int(v)) for f, v in zip(dataset.findings, dataset.labels[row])}
 
 
-def _new_case(dataset: CXRDataset, row: int, pixels: np.ndarray, thumbnail: np.ndarray, boxes: dict[str, list]
-              ) -> NewCase:
-    """A dataset row as a new case: only pixels, labels, boxes, report text and view are taken from it."""
+def case_from_row(dataset: CXRDataset, row: int, pixels: np.ndarray | None, thumbnail: np.ndarray,
+                  boxes: dict[str, list], content_hash: str | None = None) -> NewCase:
+    """A dataset row as a new case: only pixels, labels, boxes, report text and view are taken from it
+    (``content_hash``: the file's, when the caller already hashed it; ``boxes``: :func:`boxes_by_path`)."""
     meta = dataset.meta.iloc[row]
     path = str(meta["path"])
     report = meta.get("report", "")
     return NewCase(
         pixels=pixels,
         thumbnail=thumbnail,
-        content_hash=file_sha256(path),
-        image=_stored_path(path),
+        content_hash=content_hash or file_sha256(path),
+        image=stored_path(path),
         labels=_labels_of(dataset, row),
         boxes=boxes.get(path, []),
         report="" if not isinstance(report, str) else report,
@@ -711,5 +569,5 @@ def open_catalogue(root: str | Path, create: bool = False) -> Catalogue:
     return Catalogue(root, create=create)
 
 
-__all__ = ["AddReport", "Case", "Catalogue", "FLAT_SUGGEST_ABOVE", "INDEX_TYPES", "NewCase", "open_catalogue",
-           "training_sample_size"]
+__all__ = ["AddReport", "Case", "Catalogue", "NewCase", "boxes_by_path", "case_from_row", "open_catalogue",
+           "stored_path"]

@@ -6,7 +6,7 @@ so the catalogue, the search and the evaluation never care which one they hold:
 - ``cnn``: the classifier's penultimate features (global-pooled last feature map), L2-normalised, so the inner
   product is the cosine similarity (FAISS ``IndexFlatIP``).
 - ``igcbir`` (interpretability-guided CBIR, Silva et al. 2020): the classifier's saliency map of each image is fed
-  to a second network (a copy of the classifier fine-tuned on saliency maps, see :mod:`igcbir_train`); its
+  to a second network (a copy of the classifier fine-tuned on saliency maps, see :mod:`chestxai.train.igcbir`); its
   penultimate features are compared with the L2 distance, as in the source paper.
 - ``ssim``: no vectors at all: structural similarity computed between the query and every catalogue image
   (brute force, highest first), the statistical baseline of the source paper.
@@ -113,13 +113,8 @@ class IGCBIREmbedder(Embedder):
     name = "igcbir"
     metric = "l2"
 
-    def __init__(
-        self,
-        classifier: Classifier,
-        embed_model: Classifier,
-        saliency: SaliencyFn | None = None,
-        batch_size: int = 32,
-    ) -> None:
+    def __init__(self, classifier: Classifier, embed_model: Classifier, saliency: SaliencyFn | None = None,
+                 batch_size: int = 32) -> None:
         super().__init__(embed_model, batch_size)
         self.classifier = classifier.eval()
         self.saliency = saliency or explain_saliency()

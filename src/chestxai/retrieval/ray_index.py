@@ -7,15 +7,15 @@ and GPU scheduling, which Ray Data already does. The pipeline is
     tasks:  hash the file, drop what the catalogue already holds, decode, resize (``chestxai.data.decode``)
     actors: the embedder, loaded once per actor, on a GPU when the cluster has one (``ray_actor.EmbedActor``)
     driver: stream (case, vector, labels) back and commit ``commit_size`` cases per transaction with
-            :meth:`Catalogue.add`, the local engine's writer
+            :meth:`Catalogue.add_vectors`, the local engine's writer
 
 so the guarantees are the local ones: every commit is atomic (new index generation, then the rows that point at it),
 adding is idempotent by content hash, and a re-run after a crash skips what was committed (before decoding it).
 Each batch records when it entered and left an actor, so the result separates the run's fixed start-up
 (``startup_seconds``: Ray Data, worker boot, torch import, model load) from the pool's rate once it embeds
-(``embedding_images_per_s``), the figure an archive of millions sees. The driver is the only writer; the vectors
-reach :meth:`Catalogue.add` through :class:`PrecomputedEmbedder`, which carries the real embedder's identity
-(name, model hash, dim, metric) so the two engines' catalogues are one format.
+(``embedding_images_per_s``), the figure an archive of millions sees. The driver is the only writer; it hands the
+vectors to :meth:`Catalogue.add_vectors` with the real embedder's identity (name, model hash, dim, metric), the
+same transaction :meth:`Catalogue.add` runs, so the two engines' catalogues are one format.
 """
 
 from __future__ import annotations
@@ -28,51 +28,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from chestxai import __version__
+from chestxai._version import __version__
+from chestxai.data.atomic import atomic_write_bytes
 from chestxai.data.cache import default_cache_dir
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.decode import decode_batch
 from chestxai.errors import ConfigError
-from chestxai.models.checkpoint import atomic_write_bytes
-from chestxai.retrieval.catalogue import (
-    THUMB_PRE, AddReport, Catalogue, NewCase, _boxes_by_path, _labels_of, _stored_path,
-)
+from chestxai.retrieval.catalogue import THUMB_PRE, AddReport, Catalogue, boxes_by_path, case_from_row
 from chestxai.retrieval.embedders import Embedder
 from chestxai.retrieval.ray_actor import EmbedActor, script_features
-
-
-class PrecomputedEmbedder:
-    """Stands in for ``embedder`` inside :meth:`Catalogue.add` when the vectors were made elsewhere (Ray actors):
-    a new case's ``pixels`` is its vector, and ``embed`` only stacks them."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.name, self.metric, self.dim = embedder.name, embedder.metric, embedder.dim
-        self.model_hash, self.preprocess = embedder.model_hash, embedder.preprocess
-
-    def embed(self, vectors: list[np.ndarray]) -> np.ndarray:
-        if not vectors:
-            return np.zeros((0, self.dim), np.float32)
-        return np.ascontiguousarray(np.stack(vectors), dtype=np.float32)
-
-
-def committed_hashes(cat: Catalogue, embedder_name: str) -> set[str]:
-    """Content hashes that already have a vector of ``embedder_name``: a re-run does not decode them again."""
-    rows = cat.db.execute(
-        "SELECT c.content_hash FROM cases c JOIN vectors v ON v.case_id = c.id WHERE v.embedder = ?",
-        (embedder_name,),
-    )
-    return {r[0] for r in rows}
-
-
-def _case(dataset: CXRDataset, row: int, vector: np.ndarray, thumb: np.ndarray, digest: str,
-          boxes: dict[str, list]) -> NewCase:
-    """A dataset row as a new case with its precomputed vector in place of pixels (same fields as the local path)."""
-    meta = dataset.meta.iloc[row]
-    path = str(meta["path"])
-    report = meta.get("report", "")
-    return NewCase(pixels=vector, thumbnail=thumb, content_hash=digest, image=_stored_path(path),
-                   labels=_labels_of(dataset, row), boxes=boxes.get(path, []),
-                   report=report if isinstance(report, str) else "", view=str(meta.get("view", "") or ""))
 
 
 def _connect(address: str | None) -> bool:
@@ -165,9 +129,9 @@ def index_dataset_ray(
     t0, wall0 = time.perf_counter(), time.time()
     try:
         with Catalogue(catalogue) as cat:
-            skip = committed_hashes(cat, embedder.name)
+            skip = cat.committed_hashes(embedder.name)
             report = AddReport(skipped=0)
-            writer = _Writer(cat, dataset, PrecomputedEmbedder(embedder), index_type, commit_size, report)
+            writer = _Writer(cat, dataset, embedder, index_type, commit_size, report)
             # total = the dataset; images committed by an earlier run are dropped before decoding and never counted,
             # so a resumed run's bar ends short of it and is closed at what was done.
             bar = tqdm(total=len(dataset), disable=not progress, unit="img", desc="index (ray)")
@@ -195,12 +159,13 @@ def index_dataset_ray(
 class _Writer:
     """The driver's side: collects streamed rows and commits ``commit_size`` of them per catalogue transaction."""
 
-    def __init__(self, cat: Catalogue, dataset: CXRDataset, embedder: PrecomputedEmbedder, index_type: str | None,
+    def __init__(self, cat: Catalogue, dataset: CXRDataset, embedder: Embedder, index_type: str | None,
                  commit_size: int, report: AddReport) -> None:
         self.cat, self.dataset, self.embedder, self.index_type = cat, dataset, embedder, index_type
-        self.commit_size, self.report, self.pending, self.seen, self.returned = commit_size, report, [], 0, 0
+        self.commit_size, self.report, self.seen, self.returned = commit_size, report, 0, 0
+        self.pending: list = []  # (new case, its vector)
         self.embed_start, self.embed_end = float("inf"), float("-inf")
-        self.boxes = _boxes_by_path(dataset)
+        self.boxes = boxes_by_path(dataset)
         # a new IVF index is trained on the first commit: make it a training sample sized for the dataset
         self.threshold = cat.first_write_size(embedder.name, index_type, len(dataset), commit_size)
 
@@ -216,7 +181,8 @@ class _Writer:
                 self.report.errors[self.dataset.paths[int(row)]] = str(err)
                 continue
             self.seen += 1
-            self.pending.append(_case(self.dataset, int(row), vector, thumb, str(digest), self.boxes))
+            case = case_from_row(self.dataset, int(row), None, thumb, self.boxes, content_hash=str(digest))
+            self.pending.append((case, vector))
             if len(self.pending) >= self.threshold:
                 self.flush()
 
@@ -233,5 +199,7 @@ class _Writer:
     def flush(self) -> None:
         """One atomic commit of the pending cases (the crash-safety unit, as in the local engine)."""
         if self.pending:
-            self.report.merge(self.cat.add(self.pending, self.embedder, self.index_type, expected=len(self.dataset)))
+            cases, vectors = zip(*self.pending)
+            self.report.merge(self.cat.add_vectors(cases, np.stack(vectors), self.embedder, self.index_type,
+                                                   expected=len(self.dataset)))
             self.pending, self.threshold = [], self.commit_size

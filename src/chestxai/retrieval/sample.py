@@ -35,7 +35,7 @@ def default_catalogue(
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Path of a ready ``cnn`` catalogue of ``model``'s shipped sample (built now if missing or incomplete)."""
-    from chestxai import load_model
+    from chestxai.models.zoo import load_model
 
     name = shipped_name(model)
     folder = sample_folder(name)

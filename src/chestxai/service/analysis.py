@@ -9,6 +9,11 @@ maps (uint8) are held in a small in-memory LRU keyed by the analysis id, so the 
 method's heatmap and overlay afterwards. Only a case explicitly added to the catalogue is written (as a grey PNG:
 pixels only, no DICOM header).
 
+:class:`Analyzer` holds the analysis and what it needs (the model, the catalogue, the held results); its methods
+for the page's PNGs and for adding a case are one-line calls to the modules that do that work:
+:mod:`chestxai.service.render` (PNG encoding, overlays, the case overlay cache) and :mod:`chestxai.service.cases`
+(the add-case checks and the write).
+
 Not thread-safe, on purpose: saliency methods put hooks on the one shared model, matplotlib's pyplot is global state
 and a SQLite connection belongs to the thread that opened it. The app builds its :class:`Analyzer` on one dedicated
 worker thread and runs every decode, model or catalogue call there (see :mod:`chestxai.service.app`); the
@@ -19,40 +24,31 @@ read held arrays and may run on any thread.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import cv2
 import numpy as np
-from PIL import Image
 
-from chestxai.data.findings import canonical_finding
 from chestxai.data.io import DEFAULT_MAX_PIXELS, read_image_bytes
 from chestxai.errors import ConfigError
-from chestxai.explain import SaliencyMap, explain, overlay, parse_methods, to_box
-from chestxai.explain.evidence import CMAP, Box
+from chestxai.explain import SaliencyMap, explain, parse_methods, to_box
+from chestxai.explain.evidence import Box
 from chestxai.models.checkpoint import decision_thresholds
 from chestxai.models.classifier import Classifier
-from chestxai.retrieval.api import _case_pixels
-from chestxai.retrieval.catalogue import Case, Catalogue, NewCase, thumbnail_of
+from chestxai.retrieval.catalogue import Case, Catalogue
 from chestxai.retrieval.embedders import Embedder, build_embedder
+from chestxai.service import cases, render
 from chestxai.service.errors import NotFoundError, UnavailableError
+from chestxai.service.render import LRU, fit, scale_box, to_uint8
 
 TOKEN_ENV = "CHESTXAI_API_TOKEN"
 DEFAULT_METHODS = ("gradcam", "gradcampp", "gradient_x_input")
-UPLOADS_DIR = "uploads"  # inside the catalogue folder: the grey PNGs of cases added through the API
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass
@@ -71,32 +67,6 @@ class ServiceConfig:
     cache_overlays: int = 64  # rendered case overlays held in memory
     token: str | None = field(default_factory=lambda: os.environ.get(TOKEN_ENV) or None)
     allow_remote: bool = False  # answer clients other than this machine without a token
-
-
-class LRU(Generic[K, V]):
-    """A small thread-safe least-recently-used map: the page's follow-up requests come from other threads."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(1, int(capacity))
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 @dataclass
@@ -148,9 +118,10 @@ class Analyzer:
         self.embedder: Embedder = build_embedder("cnn", model)
         self.catalogue = Catalogue(catalogue, create=False) if catalogue is not None else None
         if self.catalogue is not None:
-            check_catalogue(self.catalogue, self.embedder)
+            cases.check_catalogue(self.catalogue, self.embedder)
         self.analyses: LRU[str, Analysis] = LRU(self.config.cache_analyses)
-        self.case_overlays: LRU[tuple, bytes] = LRU(self.config.cache_overlays)
+        self.case_overlays = render.CaseOverlays(model, self.config.cache_overlays, self.config.display_size,
+                                                 self.config.box_threshold)
 
     def close(self) -> None:
         if self.catalogue is not None:
@@ -268,21 +239,20 @@ class Analyzer:
 
     def image_png(self, analysis_id: str) -> bytes:
         """The analysed image as the page shows it (grey PNG, longest side <= display_size); thread-safe."""
-        return png_bytes(self.analysis(analysis_id).display)
+        return render.png_bytes(self.analysis(analysis_id).display)
 
     def heatmap_png(self, analysis_id: str, method: str) -> bytes:
         """The map as a transparent colour layer for the page (it sets the opacity); thread-safe."""
         expl = self.explanation(analysis_id, method)
         if expl._png is None:
-            expl._png = heatmap_png(expl.heat)
+            expl._png = render.heatmap_png(expl.heat)
         return expl._png
 
     def overlay_png(self, analysis_id: str, method: str, positive_only: float | None = None) -> bytes:
         """The composed figure (image, heatmap, box, legend) as ``chestxai explain`` draws it (uses pyplot)."""
         result = self.analysis(analysis_id)
         expl = self.explanation(analysis_id, method)
-        return overlay(result.display.astype(np.float32) / 255.0, expl.saliency_map(),
-                       threshold=self.config.box_threshold, positive_only=positive_only)
+        return render.overlay_png(result.display, expl.saliency_map(), self.config.box_threshold, positive_only)
 
     # --- catalogue cases ---------------------------------------------------------------------------------------
 
@@ -294,29 +264,14 @@ class Analyzer:
 
     def case_image_png(self, case_id: int, thumbnail: bool = False) -> bytes:
         """A case's thumbnail (as stored) or its image as a grey PNG (longest side <= display_size)."""
-        case = self.case(case_id)
-        if thumbnail:
-            return Path(case.thumbnail).read_bytes()
-        return png_bytes(to_uint8(fit(_case_pixels(case), self.config.display_size)[0]))
+        return render.case_image_png(self.case(case_id), self.config.display_size, thumbnail)
 
     def case_overlay_png(self, case_id: int, method: str, finding: str | None = None,
                          positive_only: float | None = None) -> bytes:
         """A case's own heatmap for ``finding`` with its reference box (dashed) when it has one; cached."""
         case = self.case(case_id)
         (method,) = parse_methods(method)
-        target = self.target(finding)
-        key = (case_id, method, target, positive_only)
-        cached = self.case_overlays.get(key)
-        if cached is not None:
-            return cached
-        original = _case_pixels(case)
-        work, scale = fit(original, self.config.display_size)
-        smap = explain(self.model, [work], method, target)[0]
-        reference = reference_box(case, target, scale) if case.image and Path(case.image).is_file() else None
-        png = overlay(work, smap, threshold=self.config.box_threshold, positive_only=positive_only,
-                      reference_box=reference)
-        self.case_overlays.put(key, png)
-        return png
+        return self.case_overlays.png(case, method, self.target(finding), positive_only)
 
     def add_case(
         self,
@@ -334,17 +289,8 @@ class Analyzer:
         if self.catalogue is None:
             raise UnavailableError("no case catalogue is loaded on this server; start it with --catalogue")
         image = self.decode(data, name)
-        clean_labels = check_labels(labels)
-        clean_boxes = check_boxes(boxes, image.shape)
-        digest = hashlib.sha256(data).hexdigest()
-        existing = self.catalogue.find_hash(digest)
-        if existing is not None:
-            return existing, False
-        stored = store_image(image, self.catalogue.root / UPLOADS_DIR / f"{digest[:32]}.png")
-        item = NewCase(self.embedder.preprocess.resize_uint8(image), thumbnail_of(image), digest, str(stored),
-                       clean_labels, clean_boxes, report)
-        self.catalogue.add([item], self.embedder)
-        return int(self.catalogue.find_hash(digest)), True  # type: ignore[arg-type]
+        return cases.add_case(self.catalogue, self.embedder, image, hashlib.sha256(data).hexdigest(), labels, boxes,
+                              report)
 
 
 # --- small pure helpers ----------------------------------------------------------------------------------------
@@ -361,100 +307,3 @@ def model_label(model: Classifier) -> str:
     """A human name for the model: the shipped name, else the file it came from, else its architecture."""
     meta = getattr(model, "checkpoint_meta", {}) or {}
     return str(meta.get("shipped_name") or meta.get("source") or model.arch)
-
-
-def check_catalogue(catalogue: Catalogue, embedder: Embedder) -> None:
-    """Refuse at start-up, in plain words, a catalogue whose vectors another model made (search would fail)."""
-    for row in catalogue.embedders():
-        if row["name"] == embedder.name and row["model_hash"] != embedder.model_hash:
-            raise ConfigError(f"{catalogue.root}: its similar-case vectors were made by another model; serve with "
-                              f"that model, or index the cases with this one (`chestxai index`)")
-
-
-def check_labels(labels: Any) -> dict[str, int | None]:
-    """``{finding: 0 | 1 | null}`` with canonical finding names; at least one label."""
-    if not isinstance(labels, dict) or not labels:
-        raise ConfigError('labels must be a JSON object of findings, e.g. {"effusion": 1, "pneumonia": 0}')
-    out: dict[str, int | None] = {}
-    for name, value in labels.items():
-        if value not in (0, 1, None):
-            raise ConfigError(f"label of {name!r} must be 0, 1 or null, not {value!r}")
-        out[canonical_finding(name)] = None if value is None else int(value)
-    return out
-
-
-def check_boxes(boxes: Any, shape: tuple[int, int]) -> list[dict[str, Any]]:
-    """Each box ``{"finding", "x", "y", "w", "h"}`` in the image's pixels, inside the image."""
-    if isinstance(boxes, dict):
-        boxes = [boxes]
-    if not isinstance(boxes, (list, tuple)):
-        raise ConfigError('box must be a JSON object {"finding": ..., "x": ..., "y": ..., "w": ..., "h": ...}')
-    height, width = shape
-    out = []
-    for box in boxes:
-        try:
-            x, y, w, h = (float(box[key]) for key in ("x", "y", "w", "h"))
-            finding = canonical_finding(box["finding"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError('a box needs "finding", "x", "y", "w" and "h" (numbers, image pixels)') from None
-        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise ConfigError(f"box {x:g},{y:g} {w:g}x{h:g} is not inside the {width} x {height} image")
-        out.append({"finding": finding, "x": x, "y": y, "w": w, "h": h})
-    return out
-
-
-def fit(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
-    """``image`` shrunk (area interpolation) so its longest side is at most ``max_side``, and the scale used."""
-    height, width = image.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    if scale >= 1.0:
-        return image, 1.0
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(np.ascontiguousarray(image, np.float32), size, interpolation=cv2.INTER_AREA), scale
-
-
-def scale_box(box: Box | None, scale: float, shape: tuple[int, int]) -> Box | None:
-    """A box found on the shrunk image, in the original image's pixels (clipped to it)."""
-    if box is None or scale >= 1.0:
-        return box
-    height, width = shape
-    x, y = min(width - 1, int(box[0] / scale)), min(height - 1, int(box[1] / scale))
-    return x, y, max(1, min(width - x, round(box[2] / scale))), max(1, min(height - y, round(box[3] / scale)))
-
-
-def reference_box(case: Case, finding: str, scale: float) -> tuple[float, float, float, float] | None:
-    """The case's first expert box of ``finding``, scaled to the display image."""
-    for box in case.boxes:
-        if box.get("finding") == finding:
-            return tuple(float(box[key]) * scale for key in ("x", "y", "w", "h"))  # type: ignore[return-value]
-    return None
-
-
-def to_uint8(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(values, np.float32) * 255.0), 0, 255).astype(np.uint8)
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    """Encode a uint8 grey or RGBA array (fast compression: these are served once and dropped)."""
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def heatmap_png(heat: np.ndarray) -> bytes:
-    """The map in the explanations' colour map with alpha = saliency, so empty areas leave the image visible."""
-    from matplotlib import colormaps
-
-    rgba = colormaps[CMAP](heat, bytes=True)
-    rgba[..., 3] = heat
-    return png_bytes(np.ascontiguousarray(rgba))
-
-
-def store_image(image: np.ndarray, path: Path) -> Path:
-    """Write a decoded image as a 16-bit grey PNG (read back exactly by ``read_image``), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    if not cv2.imwrite(str(tmp), np.rint(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)):
-        raise OSError(f"cannot write {tmp}")
-    os.replace(tmp, path)
-    return path

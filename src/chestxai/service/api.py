@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from chestxai import __version__
+from chestxai._version import __version__
 from chestxai.data.io import is_dicom
 from chestxai.explain import METHODS
 from chestxai.retrieval.catalogue import Case

@@ -31,7 +31,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chestxai import __version__
+from chestxai._version import __version__
 from chestxai.errors import ChestXAIError
 from chestxai.models.classifier import Classifier
 from chestxai.service.analysis import Analyzer, ServiceConfig
@@ -75,7 +75,7 @@ def create_app(
     config = config or ServiceConfig()
     quiet_dicom()
     if not isinstance(model, Classifier):
-        from chestxai import load_model
+        from chestxai.models.zoo import load_model
 
         model_name = model_name or (str(model) if model is not None else None)
         model = load_model(model)
@@ -207,7 +207,7 @@ def sample_catalogue(model: str | None, log: Callable[[str], None]) -> Path | No
 def load_app(model: str | None, catalogue: str | None, allow_remote: bool = False,
              log: Callable[[str], None] = lambda m: print(f"chestxai: {m}", file=sys.stderr)) -> FastAPI:
     """What ``chestxai serve`` runs: the model (None = the shipped default) and the catalogue (None = the sample)."""
-    from chestxai import load_model
+    from chestxai.models.zoo import load_model
 
     classifier = load_model(model)
     folder = Path(catalogue) if catalogue else sample_catalogue(model, log)

@@ -10,57 +10,48 @@ from chestxai.errors import ChestXAIError, ImageReadError
 
 
 class ServiceError(ChestXAIError):
-    """A request the service refuses; ``status`` is its HTTP status code."""
-
-    status = 400
+    """A request the service refuses; its HTTP status code is in :data:`STATUS` (or a subclass's ``status``)."""
 
 
 class BadRequestError(ServiceError):
     """A malformed form field (no file, a k that is not a number, labels that are not JSON ...)."""
 
-    status = 400
-
 
 class UnauthorizedError(ServiceError):
     """A write without the right API token."""
-
-    status = 401
 
 
 class ForbiddenError(ServiceError):
     """Something switched off on this server (adding cases without a token configured, remote reads)."""
 
-    status = 403
-
 
 class NotFoundError(ServiceError):
     """An unknown case, or an analysis that has left the in-memory cache."""
-
-    status = 404
 
 
 class PayloadTooLargeError(ServiceError):
     """An upload above the size limit."""
 
-    status = 413
-
 
 class UnsupportedMediaError(ServiceError):
     """A request body that is not ``multipart/form-data``."""
-
-    status = 415
 
 
 class UnavailableError(ServiceError):
     """A feature this server cannot offer as started (no case catalogue loaded)."""
 
-    status = 503
+
+# The one table of status codes: a user error's class (or its nearest listed base class) -> HTTP status.
+STATUS: dict[type[ChestXAIError], int] = {
+    BadRequestError: 400, UnauthorizedError: 401, ForbiddenError: 403, NotFoundError: 404, PayloadTooLargeError: 413,
+    UnsupportedMediaError: 415, UnavailableError: 503, ImageReadError: 422,
+}
 
 
 def status_of(exc: ChestXAIError) -> int:
-    """The HTTP status of a user error: its own for service errors, 422 for undecodable images, else 400."""
-    if isinstance(exc, ServiceError):
-        return exc.status
-    if isinstance(exc, ImageReadError):
-        return 422
-    return 400
+    """The HTTP status of a user error: its class's own ``status`` if it sets one, else :data:`STATUS`'s entry for
+    its class or nearest listed base class (422 for undecodable images), else 400."""
+    own = getattr(type(exc), "status", None)
+    if own is not None:
+        return int(own)
+    return next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)

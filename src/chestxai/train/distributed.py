@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from chestxai import errors as error_types
+from chestxai.errors import ChestXAIError
 
 ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -143,33 +145,42 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _worker(local_rank: int, world: int, port: int, target: Callable[..., Any], args: tuple) -> None:
-    """Entry of a spawned process: the environment torchrun would have set, then ``target(*args)``."""
-    from chestxai.errors import ChestXAIError
-
+def _worker(local_rank: int, world: int, port: int, target: Callable[..., Any], args: tuple, errors: Any) -> None:
+    """Entry of a spawned process: the environment torchrun would have set, then ``target(*args)``. A user error
+    goes to the parent through ``errors`` (which raises it there), never a traceback per process."""
     os.environ.update({"RANK": str(local_rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(local_rank),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     try:
         target(*args)
-    except ChestXAIError as exc:  # a user error: one line (from rank 0), never a traceback per process
-        if local_rank == 0:
-            print(f"chestxai: error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    except ChestXAIError as exc:
+        errors.put((local_rank, type(exc).__name__, str(exc)))
+        raise
 
 
 def launch(nproc: int, target: Callable[..., Any], *args: Any) -> None:
     """Run ``target(*args)`` in ``nproc`` fresh processes on this machine as one group, and wait for all.
 
     ``target`` must be importable (a module-level function): processes are spawned, not forked, so a run does not
-    inherit the parent's threads or CUDA state. A failing rank makes this raise (torch reports which one).
+    inherit the parent's threads or CUDA state. A failing rank makes this raise: a user error
+    (:class:`chestxai.errors.ChestXAIError`) in any rank is raised here as it was raised there (the lowest rank's),
+    for the caller to report once; any other failure as torch reports it.
     """
     import torch.multiprocessing as mp
 
-    from chestxai.errors import ChestXAIError
-
+    errors = mp.get_context("spawn").SimpleQueue()
     try:
-        mp.start_processes(_worker, args=(nproc, free_port(), target, args), nprocs=nproc, join=True,
+        mp.start_processes(_worker, args=(nproc, free_port(), target, args, errors), nprocs=nproc, join=True,
                            start_method="spawn")
-    except mp.ProcessExitedException as exc:
+    except (mp.ProcessExitedException, mp.ProcessRaisedException) as exc:
+        reported = []
+        while not errors.empty():
+            reported.append(errors.get())
+        if reported:
+            _, name, message = min(reported)
+            kind = getattr(error_types, name, ChestXAIError)
+            raise (kind if isinstance(kind, type) and issubclass(kind, ChestXAIError) else ChestXAIError)(
+                message) from None
+        if isinstance(exc, mp.ProcessRaisedException):
+            raise  # a bug in a rank: torch's report carries its traceback
         raise ChestXAIError(f"training process {exc.error_index} stopped with exit code {exc.exit_code}"
                             " (its message is above)") from None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shlex
 import sys
 import time
@@ -27,12 +26,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from chestxai.data.atomic import atomic_write_text
 from chestxai.data.cache import CachedImages, cache_images
 from chestxai.data.confound import mask_confounded
 from chestxai.data.datasets.base import CXRDataset
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import patient_split
-from chestxai.errors import ConfigError, DataFormatError
+from chestxai.errors import ConfigError, DataFormatError, UnknownFindingError
 from chestxai.evaluate.classification import auc, mean_auc, plot_roc, threshold_metrics
 from chestxai.models.checkpoint import atomic_torch_save, load_checkpoint, save_checkpoint
 from chestxai.models.classifier import Classifier, copy_trunk
@@ -68,6 +68,20 @@ class TrainConfig:
     init: str | None = None
     head_epochs: int = 0  # LP-FT: train only the head this many epochs (trunk frozen, BN statistics fixed) first
     command: str = field(default_factory=lambda: invoking_command())
+
+    def __post_init__(self) -> None:
+        """Refuse a run that cannot train, for every caller (the CLI, scripts, IG-CBIR's recipe), before any work.
+        The messages name the ``chestxai train`` options the fields come from. ``head_epochs == epochs`` (a linear
+        probe, no fine-tuning) is a valid run here; ``chestxai train`` does not offer it."""
+        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 16:
+            raise ConfigError("--epochs and --batch-size must be >= 1 and --image-size >= 16")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError("--val-fraction must be between 0 and 1")
+        if not 0 <= self.head_epochs <= self.epochs:
+            raise ConfigError("--head-epochs must be >= 0 and at most --epochs")
+        if stray := [f for f in self.within_source if f not in self.findings]:
+            raise UnknownFindingError(f"--within-source {', '.join(stray)}: not among --findings "
+                                      f"({', '.join(self.findings)})")
 
 
 def draw_seed(config: TrainConfig) -> int:
@@ -381,9 +395,7 @@ def _write_metrics(out: Path, config, state, n_train: int, n_val: int, n_skipped
         "best": state["best"],
         "history": state["history"],
     }
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=2, default=float))
-    os.replace(tmp, out / "metrics.json")
+    atomic_write_text(json.dumps(payload, indent=2, default=float), out / "metrics.json")
 
 
 def _write_curves(out: Path, history: list[dict[str, Any]], findings: list[str]) -> None:
