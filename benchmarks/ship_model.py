@@ -7,6 +7,8 @@ with the half-precision model: ``tests/models/test_shipped.py`` recomputes them.
 
     python benchmarks/ship_model.py --name nih-adult --run runs/reference --data ../shared/data \
         --results benchmarks/results/train_reference.json --sample nih --sample-size 256
+
+Then ``python benchmarks/scope_check.py --apply`` adds the scope check's statistics to every shipped model.
 """
 
 from __future__ import annotations
@@ -294,8 +296,33 @@ def render_card(card: dict[str, Any]) -> str:
     lines += [f"## Shipped sample (`assets/samples/{card['sample']}`, downscaled test patients; re-checked by the tests)",
               "", "| finding | AUC | 95% CI | n | positives |", "|---|---|---|---|---|"]
     lines += [line for f, e in card["sample_auc"].items() for line in rows(f, e)]
+    lines += scope_lines(card)
     lines += ["", "## Intended use and limits", "", card["limits"], ""]
     return "\n".join(lines)
+
+
+def scope_lines(card: dict[str, Any]) -> list[str]:
+    """The card's scope-check section (``benchmarks/scope_check.py --apply`` writes its numbers)."""
+    scope = card.get("scope")
+    if not scope:
+        return []
+    others = ", ".join(f"{p}: {share:.1%} of {scope['other_populations_n'][p]} flagged outside the population "
+                       f"({scope['other_populations_refused'][p]:.1%} refused)"
+                       for p, share in scope["other_populations_flagged"].items())
+    return ["", "## Scope check (what it refuses or warns about)", "",
+            "Before answering, each image is judged `in_scope`, `outside_population` (answered, with a warning and "
+            "the shipped model that fits) or `not_a_chest_radiograph` (refused): DICOM Modality, BodyPartExamined, "
+            "ViewPosition and PatientAge where the file has them, a layout check (an upright, whole radiograph?) "
+            "and the distance of the image's embedding to Gaussian models of the shipped models' training "
+            "populations (all fitted on development patients only; "
+            f"refused above {scope['refuse_at']:.2f}x the held-out 99th percentile). Measured on held-out test "
+            f"patients and a varied non-radiograph set nothing was tuned on (`{scope['results']}`): "
+            f"own test patients in scope {scope['own_test_in_scope']:.1%} of {scope['own_test_n']} (goal >= 95%); "
+            f"{others} (goal >= 95%); non-radiographs refused {scope['non_radiographs_refused']:.1%} of "
+            f"{scope['non_radiographs_n']} (goal >= 99%), of which {scope['unseen_kinds_refused']:.1%} of the "
+            f"{scope['unseen_kinds_n']} of kinds the check was never fitted against (photographs, documents, noise, "
+            "gradients, CT-like slices; the others are inverted, rotated and cropped radiographs, the kinds its "
+            "layout part learned to refuse, from other patients)."]
 
 
 def main() -> None:

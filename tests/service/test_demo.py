@@ -48,3 +48,20 @@ def test_demo_of_a_missing_or_bad_file_is_one_line(service_checkpoint: Path, cat
                      "--out", str(tmp_path / "d"), str(target)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("chestxai: error:") and "\n" not in err
+
+
+def test_demo_writes_to_the_user_cache_and_replaces_the_last_run(service_checkpoint: Path, catalogue: Path,
+                                                                 tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CHESTXAI_CACHE", str(tmp_path / "cache"))
+    image = tmp_path / "query.png"
+    image.write_bytes(grey_png())
+    base = ["demo", "--model", str(service_checkpoint), "--catalogue", str(catalogue), "--json"]
+    assert main([*base, "--k", "3", str(image)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    out = tmp_path / "cache" / "demo"
+    assert Path(first["similar"][0]["overlay"]).parent == out and not (tmp_path / "chestxai-demo").exists()
+    assert main([*base, "--k", "1", "--methods", "gradcam", str(image)]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["result.json", "overlay_gradcam.png", *(Path(s["overlay"]).name for s in second["similar"])])

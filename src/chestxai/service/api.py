@@ -125,6 +125,7 @@ def analysis_json(result: Analysis) -> dict[str, Any]:
         "id": result.id,
         "image": {"width": result.width, "height": result.height, "url": f"{base}/image"},
         "finding": result.finding,
+        "scope": result.scope.to_json() if result.scope is not None else None,
         "probabilities": {f: round(p, 6) for f, p in result.probabilities.items()},
         "thresholds": result.thresholds,
         "explanations": explanations,

@@ -6,7 +6,7 @@ them into the same JSON ``{"error": "..."}`` with a 4xx status, and nothing a cl
 
 from __future__ import annotations
 
-from chestxai.errors import ChestXAIError, ImageReadError
+from chestxai.errors import ChestXAIError, ImageReadError, OutOfScopeError
 
 
 class ServiceError(ChestXAIError):
@@ -58,9 +58,10 @@ class UnavailableError(ServiceError):
 
 
 def status_of(exc: ChestXAIError) -> int:
-    """The HTTP status of a user error: its own for service errors, 422 for undecodable images, else 400."""
+    """The HTTP status of a user error: its own for service errors, 422 for undecodable images and images the scope
+    check refuses, else 400."""
     if isinstance(exc, ServiceError):
         return exc.status
-    if isinstance(exc, ImageReadError):
+    if isinstance(exc, (ImageReadError, OutOfScopeError)):
         return 422
     return 400
