@@ -30,8 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-# A held-out test patient with a radiologist's effusion box, which the shipped model calls effusion-positive
-# (so its downscaled copy is also a sample case: the first similar case).
+# A held-out test patient with a radiologist's effusion box (its downscaled copy is also a sample case: the first
+# similar case); the shipped model calls it effusion-negative, so its heatmap is shown with "show heatmap anyway".
 QUERY = "images/nih_00005927_006.png"
 SCREENSHOT_ENV = "CHESTXAI_SCREENSHOT"
 TIMEOUT_MS = 120_000
