@@ -552,7 +552,7 @@ COMMANDS["demo"] = cmd_demo
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from chestxai.models.zoo import MODELS, default_model_name, model_card, shipped_models
+    from chestxai.models.zoo import MODELS, default_model_name, headline_aucs, model_card, shipped_models
 
     rows = []
     for name in shipped_models():
@@ -572,22 +572,6 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"{r['name']}{' (default)' if r['default'] else ''}: {r['title']} [{r['arch']}, {r['image_size']} px]"
               f"\n    held-out AUC: {aucs}\n    card: {r['card']}")
     return 0
-
-
-def headline_aucs(card: dict) -> tuple[dict[str, float], dict[str, str]]:
-    """Each finding's held-out AUC as the card states it: for a finding learned only within the source where it
-    varies (``within_source``), the AUC within that source, with a qualifier saying so and giving the other."""
-    results = card.get("test") or card.get("validation") or {}
-    headline, qualifiers = {}, {}
-    for finding, entry in results.items():
-        within = (entry.get("within_source") or {}) if finding in (card.get("within_source") or []) else {}
-        if len(within) == 1:
-            (source, inside), = within.items()
-            headline[finding] = round(inside["auc"], 3)
-            qualifiers[finding] = f"within one source, {source}; {entry['auc']:.3f} across sources"
-        else:
-            headline[finding] = round(entry["auc"], 3)
-    return headline, qualifiers
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -169,6 +169,8 @@ def test_scope_warning_and_no_stale_results(page_url: str, browser, tmp_path: Pa
     for hidden in ("#controls", "#overlay-link", "#stage", "#scope"):  # nothing to control before an upload
         assert page.is_hidden(hidden), hidden
     assert page.locator("#similar p").bounding_box()["width"] > 200  # the placeholder is not one word per line
+    assert "Held-out AUC" in page.inner_text("#model-scope")  # the model's scope and card, beside the probabilities
+    assert page.get_attribute("#model-scope a", "href") == "/api/v1/model-card"
 
     page.set_input_files("#file", str(CHILD))
     page.wait_for_selector("body[data-state=done]")

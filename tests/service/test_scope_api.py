@@ -44,3 +44,29 @@ def test_the_page_has_a_favicon_and_a_place_for_the_scope(client: TestClient) ->
     assert page.index('id="scope"') < page.index('id="probs"')
     css = client.get("/static/style.css").text
     assert "[hidden] { display: none !important; }" in css
+
+
+def test_health_and_page_state_the_models_scope_and_link_its_card() -> None:
+    with make_client(chestxai.load_model("nih-adult"), None) as adult:
+        card = adult.get("/api/v1/health").json()["card"]
+        assert card["name"] == "nih-adult" and "adult" in card["title"]
+        assert card["test_auc"]["pneumonia"] > card["test_auc"]["effusion"] - 0.1 and "pneumonia" in card["qualifiers"]
+        text = adult.get(card["url"])
+        assert text.status_code == 200 and text.text.startswith("# Model card: `nih-adult`")
+        page = adult.get("/").text
+        assert page.index('id="model-scope"') < page.index('id="probs"')
+
+
+def test_a_checkpoint_without_a_card_says_so(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json()["card"] is None
+    assert client.get("/api/v1/model-card").status_code == 404
+
+
+def test_the_case_view_is_drawn_in_the_pages_dark_colours(client: TestClient) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    case = upload(client, grey_png(120, 100)).json()["similar"][0]
+    figure = np.asarray(Image.open(BytesIO(client.get(case["overlay_url"]).content)).convert("RGB"))
+    assert figure[:3, :3].mean() < 60  # the figure's margin is the page's dark panel, not matplotlib's white

@@ -51,6 +51,9 @@ from chestxai.service.errors import NotFoundError, UnavailableError
 TOKEN_ENV = "CHESTXAI_API_TOKEN"
 DEFAULT_METHODS = ("gradcam", "gradcampp", "gradient_x_input")
 UPLOADS_DIR = "uploads"  # inside the catalogue folder: the grey PNGs of cases added through the API
+# Figures the page shows (the overlay link, the case view) in its own dark colours (static/style.css --panel, --text).
+PAGE_STYLE = ["dark_background", {"figure.facecolor": "#1b2027", "savefig.facecolor": "#1b2027",
+                                  "axes.facecolor": "#1b2027", "text.color": "#e6e9ee"}]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -289,7 +292,7 @@ class Analyzer:
         result = self.analysis(analysis_id)
         expl = self.explanation(analysis_id, method)
         return overlay(result.display.astype(np.float32) / 255.0, expl.saliency_map(),
-                       threshold=self.config.box_threshold, positive_only=positive_only)
+                       threshold=self.config.box_threshold, positive_only=positive_only, style=PAGE_STYLE)
 
     # --- catalogue cases ---------------------------------------------------------------------------------------
 
@@ -321,7 +324,7 @@ class Analyzer:
         smap = explain(self.model, [work], method, target)[0]
         reference = reference_box(case, target, scale) if case.image and Path(case.image).is_file() else None
         png = overlay(work, smap, threshold=self.config.box_threshold, positive_only=positive_only,
-                      reference_box=reference)
+                      reference_box=reference, style=PAGE_STYLE)
         self.case_overlays.put(key, png)
         return png
 

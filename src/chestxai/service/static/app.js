@@ -47,11 +47,26 @@ async function loadHealth() {
       ? `${body.catalogue_size} cases for similar-case search`
       : "case catalogue empty: no similar cases";
     $("server-info").textContent = `model ${body.model} · ${cases} · v${body.version}`;
+    renderModelScope(body.card);
     fillSelect($("method"), body.methods, (m) => NAMES[m] || m);
     fillSelect($("finding"), body.findings, (f) => f);
   } catch (err) {
     showError(`The server could not be reached (${err.message}). Reload the page when it is running.`);
   }
+}
+
+// The served model's scope and held-out AUCs, small, beside the probabilities, with a link to its model card.
+function renderModelScope(card) {
+  const box = $("model-scope");
+  box.hidden = !card;
+  if (!card) return;
+  const aucs = Object.entries(card.test_auc).map(([f, a]) =>
+    `${f} ${a.toFixed(3)}${card.qualifiers[f] ? " (within one source)" : ""}`).join(", ");
+  const link = el("a", "", "model card");
+  link.href = card.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  box.replaceChildren(`${card.name}: ${card.title}. Held-out AUC: ${aucs}. `, link);
 }
 
 function fillSelect(select, values, label) {
