@@ -65,3 +65,14 @@ def test_demo_writes_to_the_user_cache_and_replaces_the_last_run(service_checkpo
     second = json.loads(capsys.readouterr().out)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["result.json", "overlay_gradcam.png", *(Path(s["overlay"]).name for s in second["similar"])])
+
+
+def test_demo_and_page_use_one_wording_for_a_case_without_positive_labels() -> None:
+    from chestxai.service.demo import summary_text
+
+    record = {"image": "q.png", "model": "m", "probabilities": {"effusion": 0.1}, "thresholds": {"effusion": 0.5},
+              "finding": "effusion", "explanations": {},
+              "similar": [{"case": 1, "score": 0.9, "labels": {"effusion": 0}, "overlay": "c.png"}]}
+    assert "no finding labelled" in summary_text(record)
+    page = (Path(__file__).resolve().parents[2] / "src/chestxai/service/static/app.js").read_text()
+    assert '"no finding labelled"' in page
