@@ -7,6 +7,8 @@ with the half-precision model: ``tests/models/test_shipped.py`` recomputes them.
 
     python release/ship_model.py --name nih-adult --run runs/reference --data ../shared/data \
         --results release/results/train_reference.json --sample nih --sample-size 256
+
+Then ``python benchmarks/scope_check.py --apply`` adds the scope check's statistics to every shipped model.
 """
 
 from __future__ import annotations

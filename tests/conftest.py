@@ -79,10 +79,12 @@ def write_dicom(
     window: tuple[float, float] | None = None,
     patient_id: str = "anon",
     view: str = "PA",
+    **tags: str,
 ) -> Path:
     """A minimal valid DICOM (explicit VR little endian, 16-bit); ``pixels=None`` writes one without pixel data.
 
-    ``pixels`` may be ``rows x cols`` or ``frames x rows x cols``; ``window`` = (center, width) adds a VOI window.
+    ``pixels`` may be ``rows x cols`` or ``frames x rows x cols``; ``window`` = (center, width) adds a VOI window;
+    ``tags`` set (or override) header fields, e.g. ``Modality="CT"``, ``PatientAge="004Y"``.
     """
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
@@ -102,6 +104,8 @@ def write_dicom(
         ds.set_pixel_data(np.asarray(pixels, dtype=np.uint16), photometric, 16)
     if window is not None:
         ds.WindowCenter, ds.WindowWidth = window
+    for keyword, value in tags.items():
+        setattr(ds, keyword, value)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path

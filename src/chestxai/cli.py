@@ -16,6 +16,31 @@ from pathlib import Path
 from chestxai.errors import ChestXAIError, ConfigError
 
 
+# Commands that run the model on a few images: one intra-op thread unless told otherwise. On a machine whose cores
+# are busy, a second thread waits for a core at every layer: one `predict` took 4.5 s with 2 threads against 0.04 s
+# with 1 (issue 28; `benchmarks/thread_load.py` measures it on yours).
+ONE_IMAGE_COMMANDS = ("predict", "check-scope", "explain", "demo", "search")
+
+
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch intra-op threads (default: $OMP_NUM_THREADS if set, else 1, the fastest for one "
+                        "image on a busy machine)")
+
+
+def apply_threads(command: str, threads: int | None) -> int | None:
+    """Set torch's intra-op threads for ``command``: ``--threads``, else ``$OMP_NUM_THREADS`` (torch reads it
+    itself), else 1 for the one-image commands; other commands keep torch's default. The number set, or None."""
+    if threads is not None and threads < 1:
+        raise ConfigError("--threads must be >= 1")
+    if threads is None and (os.environ.get("OMP_NUM_THREADS") or command not in ONE_IMAGE_COMMANDS):
+        return None
+    import torch
+
+    torch.set_num_threads(threads or 1)
+    return threads or 1
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="dataset folder or CSV (layout auto-detected)")
     p.add_argument("--format", choices=["chexpert", "nih", "folder", "csv", "dicom"], help="force the layout")
@@ -66,7 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="print JSON probabilities per image")
     p.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    _add_threads_option(p)
     p.add_argument("images", nargs="+", metavar="IMAGE")
+
+    c = sub.add_parser("check-scope", help="judge images before predicting: in_scope, outside_population (another "
+                                           "population, e.g. a child for an adult model) or not_a_chest_radiograph")
+    c.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    c.add_argument("--json", action="store_true", help='print {IMAGE: {"scope", "score", "reason"}}')
+    _add_threads_option(c)
+    c.add_argument("images", nargs="+", metavar="IMAGE")
 
     e = sub.add_parser("evaluate", help="AUC with 95%% CI, accuracy, sensitivity/specificity, ROC and a table")
     e.add_argument("--model", help="checkpoint path or shipped model name")
@@ -87,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--positive-only", type=float, metavar="P",
                    help="draw no heatmap where the probability is below P (as the source UI)")
     x.add_argument("--out", required=True)
+    _add_threads_option(x)
     x.add_argument("images", nargs="+", metavar="IMAGE")
 
     v = sub.add_parser("evaluate-explanations",
@@ -167,18 +201,49 @@ def _train_rank(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from chestxai import load_model
-    from chestxai.data.io import read_image
+    from chestxai.data.io import read_image_and_header
+    from chestxai.models.scope import OUTSIDE_POPULATION, predict_in_scope, refusal
 
     model = load_model(args.model)
     results: dict[str, dict[str, float]] = {}
     failed = 0
     for path in args.images:
         try:
-            results[path] = model.predict_dict([read_image(path)])[0]
+            image, header = read_image_and_header(path)
+            ((scope, probabilities),) = predict_in_scope(model, [image], [header])
+            if probabilities is None:
+                raise refusal(path, scope)
+            if scope.scope == OUTSIDE_POPULATION:
+                print(f"chestxai: warning: {path}: {scope.warning()}", file=sys.stderr)
+            results[path] = probabilities
         except ChestXAIError as exc:
             failed += 1
             print(f"chestxai: error: {exc}", file=sys.stderr)
     print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+def cmd_check_scope(args: argparse.Namespace) -> int:
+    """``{path: {"scope", "score", "reason"}}``; exit 0 whatever the scopes, 1 when a file cannot be read."""
+    from chestxai import load_model
+    from chestxai.data.io import read_image_and_header
+    from chestxai.models.scope import check_scope
+
+    model = load_model(args.model)
+    results: dict[str, dict] = {}
+    failed = 0
+    for path in args.images:
+        try:
+            result = check_scope(model, *read_image_and_header(path))
+        except ChestXAIError as exc:
+            failed += 1
+            print(f"chestxai: error: {exc}", file=sys.stderr)
+            continue
+        results[path] = {key: value for key, value in result.to_json().items() if key in ("scope", "score", "reason")}
+        if not args.json:
+            print(f"{path}: {result.scope} (score {result.score:.2f}): {result.reason}")
+    if args.json:
+        print(json.dumps(results, indent=2))
     return 1 if failed else 0
 
 
@@ -276,6 +341,7 @@ def _add_retrieval_parsers(sub) -> None:
     s.add_argument("--json", action="store_true", help="print a JSON list {case, image, score, labels}")
     s.add_argument("--overlays", metavar="DIR", help="write saliency overlays of the query and each case here")
     s.add_argument("--finding", help="finding explained in the overlays (default: the model's first)")
+    _add_threads_option(s)
     s.add_argument("image", metavar="IMAGE")
 
     c = sub.add_parser("catalogue-info", help="number of cases and indexed embedders of a catalogue")
@@ -409,7 +475,7 @@ RETRIEVAL_COMMANDS = {
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate, "explain": cmd_explain,
-            "evaluate-explanations": cmd_evaluate_explanations}
+            "evaluate-explanations": cmd_evaluate_explanations, "check-scope": cmd_check_scope}
 COMMANDS.update(RETRIEVAL_COMMANDS)
 
 
@@ -431,8 +497,10 @@ def _add_serve_parser(sub) -> None:
     d.add_argument("--methods", default="gradcam,gradcampp", help="saliency methods, comma-separated")
     d.add_argument("--finding", help="finding to explain (default: the most abnormal one)")
     d.add_argument("--k", type=int, default=5, help="similar cases to show")
-    d.add_argument("--out", default="chestxai-demo", help="folder for the overlays and result.json")
+    d.add_argument("--out", help="folder for the overlays and result.json, replaced at each run (default: "
+                                 "demo/ in the user cache, $CHESTXAI_CACHE or ~/.cache/chestxai)")
     d.add_argument("--json", action="store_true", help="print result.json instead of the summary")
+    _add_threads_option(d)
     d.add_argument("image", metavar="FILE")
 
 
@@ -449,7 +517,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from chestxai import load_model
     from chestxai.service.analysis import Analyzer
     from chestxai.service.app import sample_catalogue
-    from chestxai.service.demo import run_demo, summary_text
+    from chestxai.service.demo import default_out, run_demo, summary_text
 
     def log(message: str) -> None:
         print(f"chestxai: {message}", file=sys.stderr)
@@ -458,7 +526,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     catalogue = Path(args.catalogue) if args.catalogue else sample_catalogue(args.model, log)
     analyzer = Analyzer(model, catalogue, model_name=args.model)
     try:
-        record = run_demo(analyzer, args.image, args.out, args.methods, args.k, args.finding)
+        record = run_demo(analyzer, args.image, args.out or default_out(), args.methods, args.k, args.finding)
     finally:
         analyzer.close()
     print(json.dumps(record, indent=2) if args.json else summary_text(record))
@@ -470,22 +538,23 @@ COMMANDS["demo"] = cmd_demo
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from chestxai.models.zoo import MODELS, default_model_name, model_card, shipped_models
+    from chestxai.models.zoo import MODELS, default_model_name, headline_aucs, model_card, shipped_models
 
     rows = []
     for name in shipped_models():
         card = model_card(name)
-        headline = {f: round(e["auc"], 3) for f, e in card.get("test", card.get("validation", {})).items()}
+        headline, qualifiers = headline_aucs(card)
         rows.append({"name": name, "default": name == default_model_name(), "title": card.get("title", ""),
                      "arch": card.get("arch"), "image_size": card.get("image_size"), "test_auc": headline,
-                     "card": str(MODELS / name / "MODEL_CARD.md")})
+                     "qualifiers": qualifiers, "card": str(MODELS / name / "MODEL_CARD.md")})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
         print("no models are shipped with this installation", file=sys.stderr)
     for r in rows:
-        aucs = ", ".join(f"{f} {a:.3f}" for f, a in r["test_auc"].items())
+        aucs = ", ".join(f"{f} {a:.3f}" + (f" ({r['qualifiers'][f]})" if f in r["qualifiers"] else "")
+                         for f, a in r["test_auc"].items())
         print(f"{r['name']}{' (default)' if r['default'] else ''}: {r['title']} [{r['arch']}, {r['image_size']} px]"
               f"\n    held-out AUC: {aucs}\n    card: {r['card']}")
     return 0
@@ -525,7 +594,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Every written artefact records the command that made it (shell-quoted, reproducible).
     args.command_line = shlex.join(["chestxai", *argv])
+    # Idle OpenMP threads sleep instead of spinning on cores other processes need (read when torch first loads).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
+        apply_threads(args.command, getattr(args, "threads", None))
         return COMMANDS[args.command](args)
     except ChestXAIError as exc:
         print(f"chestxai: error: {exc}", file=sys.stderr)

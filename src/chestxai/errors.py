@@ -30,3 +30,11 @@ class CheckpointError(ChestXAIError):
 
 class ConfigError(ChestXAIError):
     """An option value that cannot work (unknown architecture, impossible split, weights not reachable)."""
+
+
+class OutOfScopeError(ChestXAIError):
+    """An image the scope check refuses: not a chest radiograph (``result`` holds the judgement)."""
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -179,6 +179,23 @@ def test_png_bomb_refused_before_decoding(tmp_path: Path) -> None:
     _expect_error(path, "decompression bomb", max_pixels=5_000)
 
 
+@pytest.mark.parametrize("side", [10_000, 20_000])  # above Pillow's own 89 MP warning and 179 MP error limits
+def test_huge_png_is_refused_with_our_limit_not_pillows(side: int) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header_only = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                   + chunk(b"IEND", b""))
+    with pytest.raises(ImageReadError) as err:
+        read_image_bytes(header_only, "huge.png", max_pixels=40_000_000)
+    message = str(err.value)
+    assert "exceeds the limit of 40000000 pixels" in message and str(side * side) in message
+    assert "178956970" not in message and "89478485" not in message
+
+
 def test_dicom_bomb_refused_before_decoding(tmp_path: Path, dicom_writer) -> None:
     path = dicom_writer(tmp_path / "big.dcm", np.zeros((100, 100), dtype=np.uint16))
     _expect_error(path, "decompression bomb", max_pixels=5_000)

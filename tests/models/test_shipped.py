@@ -78,3 +78,12 @@ def test_models_command_lists_headline_numbers(capsys: pytest.CaptureFixture[str
     assert [r["name"] for r in rows] == SHIPPED
     assert sum(r["default"] for r in rows) == 1
     assert all(Path(r["card"]).is_file() and r["test_auc"] for r in rows)
+
+
+def test_models_command_gives_the_within_source_figure_with_its_qualifier(capsys: pytest.CaptureFixture[str]) -> None:
+    card = model_card("nih-adult")
+    (within,) = card["test"]["pneumonia"]["within_source"].values()
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    assert f"pneumonia {within['auc']:.3f} (within one source" in text
+    assert f"{card['test']['pneumonia']['auc']:.3f} across sources" in text

@@ -30,8 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-# A held-out test patient with a radiologist's effusion box, which the shipped model calls effusion-positive
-# (so its downscaled copy is also a sample case: the first similar case).
+# A held-out test patient with a radiologist's effusion box (its downscaled copy is also a sample case: the first
+# similar case); the shipped model calls it effusion-negative, so its heatmap is shown with "show heatmap anyway".
 QUERY = "images/nih_00005927_006.png"
 SCREENSHOT_ENV = "CHESTXAI_SCREENSHOT"
 TIMEOUT_MS = 120_000
@@ -150,4 +150,46 @@ def test_upload_heatmap_similar_cases_and_method_switch(page_url: str, browser, 
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+SCOPE_SCREENSHOT_ENV = "CHESTXAI_SCOPE_SCREENSHOT"
+CHILD = REPO / "src/chestxai/assets/samples/kermany/images/k_IM-0117-0001.png"
+
+
+def test_scope_warning_and_no_stale_results(page_url: str, browser, tmp_path: Path) -> None:
+    """A child's film sent to the adult model: answered under a visible warning naming the model that fits; a red
+    square after it: refused, and nothing of the child's analysis stays on screen under the error."""
+    from PIL import Image
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(page_url)
+    page.wait_for_function("() => document.getElementById('server-info').textContent.includes('model')")
+    for hidden in ("#controls", "#overlay-link", "#stage", "#scope"):  # nothing to control before an upload
+        assert page.is_hidden(hidden), hidden
+    assert page.locator("#similar p").bounding_box()["width"] > 200  # the placeholder is not one word per line
+    assert "Held-out AUC" in page.inner_text("#model-scope")  # the model's scope and card, beside the probabilities
+    assert page.get_attribute("#model-scope a", "href") == "/api/v1/model-card"
+
+    page.set_input_files("#file", str(CHILD))
+    page.wait_for_selector("body[data-state=done]")
+    warning = page.inner_text("#scope")
+    assert page.is_visible("#scope") and "Outside the model's population" in warning
+    assert "kermany-paediatric" in warning
+    scope_box, probs_box = page.locator("#scope").bounding_box(), page.locator("#probs").bounding_box()
+    assert scope_box["y"] < probs_box["y"]  # above the probabilities
+    shot = Path(os.environ.get(SCOPE_SCREENSHOT_ENV) or tmp_path / "scope.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot))
+
+    red = tmp_path / "red.jpg"
+    Image.new("RGB", (300, 300), (255, 0, 0)).save(red)
+    page.set_input_files("#file", str(red))
+    page.wait_for_selector("#error", state="visible")
+    error = page.inner_text("#error")
+    assert "not a chest radiograph" in error and error.count("red.jpg") == 1
+    assert page.is_hidden("#stage") and page.is_hidden("#controls") and page.is_hidden("#scope")
+    assert page.locator("#probs .prob").count() == 0
+    assert page.request.get(f"{page_url}/favicon.ico").status == 200
     page.close()

@@ -48,3 +48,31 @@ def test_demo_of_a_missing_or_bad_file_is_one_line(service_checkpoint: Path, cat
                      "--out", str(tmp_path / "d"), str(target)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("chestxai: error:") and "\n" not in err
+
+
+def test_demo_writes_to_the_user_cache_and_replaces_the_last_run(service_checkpoint: Path, catalogue: Path,
+                                                                 tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CHESTXAI_CACHE", str(tmp_path / "cache"))
+    image = tmp_path / "query.png"
+    image.write_bytes(grey_png())
+    base = ["demo", "--model", str(service_checkpoint), "--catalogue", str(catalogue), "--json"]
+    assert main([*base, "--k", "3", str(image)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    out = tmp_path / "cache" / "demo"
+    assert Path(first["similar"][0]["overlay"]).parent == out and not (tmp_path / "chestxai-demo").exists()
+    assert main([*base, "--k", "1", "--methods", "gradcam", str(image)]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["result.json", "overlay_gradcam.png", *(Path(s["overlay"]).name for s in second["similar"])])
+
+
+def test_demo_and_page_use_one_wording_for_a_case_without_positive_labels() -> None:
+    from chestxai.service.demo import summary_text
+
+    record = {"image": "q.png", "model": "m", "probabilities": {"effusion": 0.1}, "thresholds": {"effusion": 0.5},
+              "finding": "effusion", "explanations": {},
+              "similar": [{"case": 1, "score": 0.9, "labels": {"effusion": 0}, "overlay": "c.png"}]}
+    assert "no finding labelled" in summary_text(record)
+    page = (Path(__file__).resolve().parents[2] / "src/chestxai/service/static/app.js").read_text()
+    assert '"no finding labelled"' in page

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from chestxai.errors import ImageReadError
 DEFAULT_MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
 DICOM_SUFFIXES = (".dcm", ".dicom")
+HEADER_TAGS = ("Modality", "BodyPartExamined", "ViewPosition", "PatientAge")  # what the scope check reads
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 # What pydicom raises on malformed or undecodable pixel data (bad lengths, missing tags, no decoder plugin).
 _DICOM_DECODE_ERRORS = (ValueError, RuntimeError, NotImplementedError, AttributeError, KeyError, TypeError, EOFError)
@@ -32,16 +34,40 @@ _DICOM_DECODE_ERRORS = (ValueError, RuntimeError, NotImplementedError, Attribute
 
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode the image file ``path`` to a grayscale ``float32`` array ``H x W`` in ``[0, 1]``."""
+    return read_image_bytes(read_file(path), str(path), max_pixels)
+
+
+def read_image_and_header(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, dict[str, str]]:
+    """:func:`read_image` and :func:`read_header` of one file, read from disk once."""
+    data = read_file(path)
+    return read_image_bytes(data, str(path), max_pixels), read_header(data, str(path))
+
+
+def read_file(path: str | Path) -> bytes:
+    """The bytes of an image file; a missing or unreadable file is an ImageReadError naming it."""
     p = Path(path)
     if not p.exists():
         raise ImageReadError(f"{p}: file not found")
     if not p.is_file():
         raise ImageReadError(f"{p}: not a file")
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as exc:
         raise ImageReadError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
-    return read_image_bytes(data, str(p), max_pixels)
+
+
+def read_header(data: bytes, name: str = "") -> dict[str, str]:
+    """The DICOM header fields that say what an image is (:data:`HEADER_TAGS`, those present); empty for PNG/JPEG
+    or an unreadable header. No patient identifier is among them."""
+    if not is_dicom(data, name):
+        return {}
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
+    except Exception:  # an unreadable header says nothing; decoding the pixels reports the real problem
+        return {}
+    return {tag: str(ds.get(tag)).strip() for tag in HEADER_TAGS if ds.get(tag) not in (None, "")}
 
 
 def read_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -101,7 +127,11 @@ def _decode_pil(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         try:
             img = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageReadError(f"{name}: image too large, possible decompression bomb ({exc})") from exc
+            # Pillow's own limits (89 and 179 MP) fire before ours can: report ours, the one the user can change.
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f"{int(found.group(1))} pixels" if found else "the image"
+            raise ImageReadError(f"{name}: {size} exceeds the limit of {max_pixels} pixels "
+                                 "(possible decompression bomb)") from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise ImageReadError(f"{name}: not an image (PNG, JPEG or DICOM expected; {_describe(data)})") from exc
         _check_size(name, img.width, img.height, max_pixels)

@@ -114,16 +114,23 @@ def overlay(
     alpha: float = 0.45,
     positive_only: float | None = None,
     reference_box: Sequence[float] | None = None,
+    style: str | dict | list | None = None,
 ) -> bytes:
     """PNG bytes (also written to ``path``): the image, the map in colour with a legend bar and the map's box at
     ``threshold``; ``reference_box`` (e.g. a radiologist's) is drawn dashed. ``positive_only`` = a probability
-    cut-off below which no heatmap is drawn."""
+    cut-off below which no heatmap is drawn; ``style``: a matplotlib style (name, rc dict or list) to draw in, e.g.
+    the web page's dark one."""
     check_fraction("threshold", threshold)
-    fig, (ax,) = _figure(1, image, 4.5)
-    artist = _draw_map(ax, image, smap, threshold, positive_only, alpha)
-    _draw_box(ax, reference_box, REFERENCE_COLOUR, "--")
-    _colourbar(fig, artist, [ax])
-    return _png(fig, path)
+    import matplotlib
+    import matplotlib.style
+
+    matplotlib.use("Agg", force=False)
+    with matplotlib.style.context(style or []):
+        fig, (ax,) = _figure(1, image, 4.5)
+        artist = _draw_map(ax, image, smap, threshold, positive_only, alpha)
+        _draw_box(ax, reference_box, REFERENCE_COLOUR, "--")
+        _colourbar(fig, artist, [ax])
+        return _png(fig, path)
 
 
 def panel(

@@ -37,6 +37,22 @@ def model_card(name: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def headline_aucs(card: dict[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """Each finding's held-out AUC as the card states it: for a finding learned only within the source where it
+    varies (``within_source``), the AUC within that source, with a qualifier saying so and giving the other."""
+    results = card.get("test") or card.get("validation") or {}
+    headline, qualifiers = {}, {}
+    for finding, entry in results.items():
+        within = (entry.get("within_source") or {}) if finding in (card.get("within_source") or []) else {}
+        if len(within) == 1:
+            ((source, inside),) = within.items()
+            headline[finding] = round(inside["auc"], 3)
+            qualifiers[finding] = f"within one source, {source}; {entry['auc']:.3f} across sources"
+        else:
+            headline[finding] = round(entry["auc"], 3)
+    return headline, qualifiers
+
+
 def sample_folder(name: str) -> Path:
     """The shipped held-out sample images of shipped model ``name`` (a folder ``--data`` accepts)."""
     sample = model_card(name).get("sample")

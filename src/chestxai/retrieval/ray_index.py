@@ -39,6 +39,16 @@ from chestxai.retrieval.embedders import Embedder
 from chestxai.retrieval.ray_actor import EmbedActor, script_features
 
 
+def require_ray() -> None:
+    """Ray is an extra: without it, one line that says how to install it (not an import traceback)."""
+    try:
+        import ray  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray":
+            raise
+        raise ConfigError("--engine ray needs Ray, which is not installed here: pip install 'chestxai[ray]'") from None
+
+
 def _connect(address: str | None) -> bool:
     """Join the cluster at ``address`` (or a running local one); start a local Ray when there is none. True when
     this call started Ray (and so must stop it)."""
@@ -123,6 +133,7 @@ def index_dataset_ray(
     """
     if min(batch_size, commit_size, workers or 1) < 1:
         raise ConfigError("--batch-size, --commit-size and --workers must be >= 1")
+    require_ray()
     from tqdm import tqdm
 
     started = _connect(address)

@@ -35,12 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from chestxai.data.io import DEFAULT_MAX_PIXELS, read_image_bytes
+from chestxai.data.io import DEFAULT_MAX_PIXELS, read_header, read_image_bytes
 from chestxai.errors import ConfigError
 from chestxai.explain import SaliencyMap, explain, parse_methods, to_box
 from chestxai.explain.evidence import Box
 from chestxai.models.checkpoint import decision_thresholds
 from chestxai.models.classifier import Classifier
+from chestxai.models.scope import ScopeResult, predict_in_scope, refusal
 from chestxai.retrieval.catalogue import Case, Catalogue
 from chestxai.retrieval.embedders import Embedder, build_embedder
 from chestxai.service import cases, render
@@ -99,6 +100,7 @@ class Analysis:
     explanations: dict[str, Explanation]
     similar: list[tuple[Case, float]]
     timing_ms: dict[str, float]
+    scope: ScopeResult | None = None  # the scope check's judgement (refused images raise instead)
 
 
 class Analyzer:
@@ -145,7 +147,7 @@ class Analyzer:
         start = time.perf_counter()
         image = self.decode(data, name)
         decode_ms = (time.perf_counter() - start) * 1000.0
-        result = self.analyze_image(image, methods, k, finding)
+        result = self.analyze_image(image, methods, k, finding, read_header(data, name), name)
         result.timing_ms = {"decode": round(decode_ms, 1), **result.timing_ms,
                             "total": round((time.perf_counter() - start) * 1000.0, 1)}
         return result
@@ -156,13 +158,18 @@ class Analyzer:
         methods: str | Sequence[str] | None = None,
         k: int | None = None,
         finding: str | None = None,
+        metadata: dict[str, str] | None = None,
+        name: str = "upload",
     ) -> Analysis:
         """Probabilities, one saliency map + box per method for ``finding`` (default: the most probable one) and
-        the ``k`` most similar catalogue cases of a decoded image."""
+        the ``k`` most similar catalogue cases of a decoded image; an image the scope check refuses raises
+        :class:`~chestxai.errors.OutOfScopeError` (``metadata``: the file's DICOM header facts, if any)."""
         names, k = self.check_methods(methods), self.check_k(k)
         timing: dict[str, float] = {}
         with _timed(timing, "predict"):
-            probabilities = self.model.predict_dict([image])[0]
+            ((scope, probabilities),) = predict_in_scope(self.model, [image], [metadata])
+        if probabilities is None:
+            raise refusal(name, scope)
         target = self.target(finding, probabilities)
         work, scale = fit(image, self.config.display_size)
         explanations = {}
@@ -173,7 +180,7 @@ class Analyzer:
             similar = self.search(image, k)
         height, width = image.shape
         result = Analysis(uuid.uuid4().hex, width, height, to_uint8(work), probabilities, dict(self.thresholds),
-                          target, explanations, similar, timing)
+                          target, explanations, similar, timing, scope)
         self.analyses.put(result.id, result)
         return result
 

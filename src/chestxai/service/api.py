@@ -20,7 +20,8 @@ from chestxai.data.io import is_dicom
 from chestxai.explain import METHODS
 from chestxai.retrieval.catalogue import Case
 from chestxai.service.analysis import TOKEN_ENV, Analysis, Analyzer, ServiceConfig
-from chestxai.service.errors import BadRequestError, ForbiddenError, UnauthorizedError
+from chestxai.models.zoo import MODELS, headline_aucs, model_card
+from chestxai.service.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
 from chestxai.service.uploads import Upload, read_upload
 
 API = "/api/v1"
@@ -125,6 +126,7 @@ def analysis_json(result: Analysis) -> dict[str, Any]:
         "id": result.id,
         "image": {"width": result.width, "height": result.height, "url": f"{base}/image"},
         "finding": result.finding,
+        "scope": result.scope.to_json() if result.scope is not None else None,
         "probabilities": {f: round(p, 6) for f, p in result.probabilities.items()},
         "thresholds": result.thresholds,
         "explanations": explanations,
@@ -216,7 +218,28 @@ async def health(request: Request) -> dict[str, Any]:
         "methods": list(METHODS), "default_methods": list(config.methods), "k": config.k,
         "adding_cases": config.token is not None,
         "limits": {"upload_bytes": config.max_upload_bytes, "pixels": config.max_pixels},
+        "card": card_summary(analyzer),
     }
+
+
+def card_summary(analyzer: Analyzer) -> dict[str, Any] | None:
+    """What the page shows beside the probabilities: the shipped model's scope, held-out AUCs and its card's URL
+    (None for a checkpoint that is not a shipped model: it has no card)."""
+    name = (getattr(analyzer.model, "checkpoint_meta", {}) or {}).get("shipped_name")
+    card = model_card(name) if name else {}
+    if not card:
+        return None
+    aucs, qualifiers = headline_aucs(card)
+    return {"name": name, "title": card.get("title", ""), "test_auc": aucs, "qualifiers": qualifiers,
+            "url": f"{API}/model-card"}
+
+
+@router.get("/model-card", summary="The model card of the served shipped model (Markdown)")
+async def model_card_text(request: Request) -> Response:
+    summary = card_summary(_analyzer(request))
+    if summary is None:
+        raise NotFoundError("the served model is not a shipped model and has no model card")
+    return Response((MODELS / summary["name"] / "MODEL_CARD.md").read_text(), media_type="text/markdown")
 
 
 def presented_token(request: Request) -> str | None:

@@ -95,11 +95,16 @@ def create_app(
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/", _index, include_in_schema=False)
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     return app
 
 
 async def _index() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+async def _favicon() -> FileResponse:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 def quiet_dicom() -> None:
@@ -114,12 +119,13 @@ def quiet_dicom() -> None:
 # --- errors ------------------------------------------------------------------------------------------------------
 
 
-def error_response(request: Request, status: int, message: str, kind: str) -> JSONResponse:
-    """``{"error": message}``; the log line gets the error's kind only (messages may name the user's file)."""
+def error_response(request: Request, status: int, message: str, kind: str,
+                   extra: dict[str, Any] | None = None) -> JSONResponse:
+    """``{"error": message, **extra}``; the log line gets the error's kind only (messages may name the user's file)."""
     log = getattr(request.state, "log", None)
     if isinstance(log, dict):
         log["error"] = kind
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": message, **(extra or {})}, status_code=status)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -133,7 +139,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChestXAIError)
     async def user_error(request: Request, exc: ChestXAIError) -> JSONResponse:
-        return error_response(request, status_of(exc), str(exc), type(exc).__name__)
+        judged = getattr(exc, "result", None)  # a refused image: the scope check's judgement goes with the 422
+        extra = {"scope": judged.to_json()} if hasattr(judged, "to_json") else None
+        return error_response(request, status_of(exc), str(exc), type(exc).__name__, extra)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,8 @@
 It runs the very :class:`~chestxai.service.analysis.Analyzer` the web service runs (same model loading, decision
 thresholds, target finding, boxes and similar cases), then writes what the page would show as files:
 ``<out>/overlay_<method>.png`` per method, ``<out>/case_<id>.png`` (each similar case's own heatmap) and
-``<out>/result.json``; and prints a short plain-text summary.
+``<out>/result.json``; and prints a short plain-text summary. ``<out>`` defaults to ``demo`` in the user cache
+(:func:`default_out`), never the working directory; each run replaces the previous run's files there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def run_demo(analyzer: Analyzer, image: str | Path, out_dir: str | Path, methods
     result = analyzer.analyze(path.read_bytes(), methods, k, finding, name=path.name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for old in [*out.glob("overlay_*.png"), *out.glob("case_*.png"), out / "result.json"]:
+        old.unlink(missing_ok=True)  # this run's files replace the last run's, they do not pile up
     explanations = {}
     for method, expl in result.explanations.items():
         png = out / f"overlay_{method}.png"
@@ -38,12 +41,20 @@ def run_demo(analyzer: Analyzer, image: str | Path, out_dir: str | Path, methods
         png.write_bytes(analyzer.case_overlay_png(case.id, first, result.finding))
         similar.append({"case": case.id, "image": case.image, "score": round(float(score), 4),
                         "labels": dict(case.labels), "overlay": str(png)})
-    record = {"image": str(path), "model": analyzer.model_name, "finding": result.finding,
+    record = {"image": str(path), "model": analyzer.model_name,
+              "scope": result.scope.to_json() if result.scope is not None else None, "finding": result.finding,
               "probabilities": {f: round(p, 4) for f, p in result.probabilities.items()},
               "thresholds": result.thresholds, "explanations": explanations, "similar": similar,
               "timing_ms": result.timing_ms}
     (out / "result.json").write_text(json.dumps(record, indent=2))
     return record
+
+
+def default_out() -> Path:
+    """Where ``chestxai demo`` writes without ``--out``: ``$CHESTXAI_CACHE/demo`` (``~/.cache/chestxai/demo``)."""
+    from chestxai.data.cache import default_cache_dir
+
+    return default_cache_dir() / "demo"
 
 
 def _box(box) -> dict[str, float] | None:
@@ -52,7 +63,11 @@ def _box(box) -> dict[str, float] | None:
 
 def summary_text(record: dict[str, Any]) -> str:
     """What a reader wants first: each finding's probability against its threshold, the box, the similar cases."""
-    lines = [f"{record['image']}  (model {record['model']})", "findings:"]
+    lines = [f"{record['image']}  (model {record['model']})"]
+    scope = record.get("scope") or {}
+    if scope.get("scope") == "outside_population":
+        lines.append(f"WARNING: outside the model's population ({scope['reason']})")
+    lines.append("findings:")
     for finding, p in record["probabilities"].items():
         t = record["thresholds"][finding]
         lines.append(f"  {finding:<10} {p:6.3f}  {'POSITIVE' if p >= t else 'negative'} (threshold {t:.3f})")
@@ -69,7 +84,7 @@ def summary_text(record: dict[str, Any]) -> str:
     if record["similar"]:
         lines.append("similar cases (best first):")
         for s in record["similar"]:
-            labels = ", ".join(f for f, v in s["labels"].items() if v == 1) or "no label positive"
+            labels = ", ".join(f for f, v in s["labels"].items() if v == 1) or "no finding labelled"
             lines.append(f"  case {s['case']:<5} score {s['score']:.3f}  {labels}  -> {s['overlay']}")
     else:
         lines.append("similar cases: none (no catalogue)")

@@ -6,7 +6,7 @@ them into the same JSON ``{"error": "..."}`` with a 4xx status, and nothing a cl
 
 from __future__ import annotations
 
-from chestxai.errors import ChestXAIError, ImageReadError
+from chestxai.errors import ChestXAIError, ImageReadError, OutOfScopeError
 
 
 class ServiceError(ChestXAIError):
@@ -44,13 +44,14 @@ class UnavailableError(ServiceError):
 # The one table of status codes: a user error's class (or its nearest listed base class) -> HTTP status.
 STATUS: dict[type[ChestXAIError], int] = {
     BadRequestError: 400, UnauthorizedError: 401, ForbiddenError: 403, NotFoundError: 404, PayloadTooLargeError: 413,
-    UnsupportedMediaError: 415, UnavailableError: 503, ImageReadError: 422,
+    UnsupportedMediaError: 415, UnavailableError: 503, ImageReadError: 422, OutOfScopeError: 422,
 }
 
 
 def status_of(exc: ChestXAIError) -> int:
     """The HTTP status of a user error: its class's own ``status`` if it sets one, else :data:`STATUS`'s entry for
-    its class or nearest listed base class (422 for undecodable images), else 400."""
+    its class or nearest listed base class (422 for undecodable images and images the scope check refuses),
+    else 400."""
     own = getattr(type(exc), "status", None)
     if own is not None:
         return int(own)

@@ -25,6 +25,9 @@ from chestxai.retrieval.catalogue import Case
 
 K = TypeVar("K")
 V = TypeVar("V")
+# Figures the page shows (the overlay link, the case view) in its own dark colours (static/style.css --panel, --text).
+PAGE_STYLE = ["dark_background", {"figure.facecolor": "#1b2027", "savefig.facecolor": "#1b2027",
+                                  "axes.facecolor": "#1b2027", "text.color": "#e6e9ee"}]
 
 
 class LRU(Generic[K, V]):
@@ -104,7 +107,8 @@ def overlay_png(display: np.ndarray, smap: SaliencyMap, threshold: float, positi
                 ) -> bytes:
     """The composed figure (image, heatmap, box, legend) of a held uint8 display image, as ``chestxai explain``
     draws it (uses pyplot)."""
-    return overlay(display.astype(np.float32) / 255.0, smap, threshold=threshold, positive_only=positive_only)
+    return overlay(display.astype(np.float32) / 255.0, smap, threshold=threshold, positive_only=positive_only,
+                   style=PAGE_STYLE)
 
 
 def case_image_png(case: Case, display_size: int, thumbnail: bool = False) -> bytes:
@@ -131,6 +135,7 @@ class CaseOverlays:
         work, scale = fit(case.pixels(), self.display_size)
         smap = explain(self.model, [work], method, target)[0]
         reference = reference_box(case, target, scale) if case.image and Path(case.image).is_file() else None
-        png = overlay(work, smap, threshold=self.box_threshold, positive_only=positive_only, reference_box=reference)
+        png = overlay(work, smap, threshold=self.box_threshold, positive_only=positive_only, reference_box=reference,
+                      style=PAGE_STYLE)
         self.cache.put(key, png)
         return png

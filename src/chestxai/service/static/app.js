@@ -47,11 +47,26 @@ async function loadHealth() {
       ? `${body.catalogue_size} cases for similar-case search`
       : "case catalogue empty: no similar cases";
     $("server-info").textContent = `model ${body.model} · ${cases} · v${body.version}`;
+    renderModelScope(body.card);
     fillSelect($("method"), body.methods, (m) => NAMES[m] || m);
     fillSelect($("finding"), body.findings, (f) => f);
   } catch (err) {
     showError(`The server could not be reached (${err.message}). Reload the page when it is running.`);
   }
+}
+
+// The served model's scope and held-out AUCs, small, beside the probabilities, with a link to its model card.
+function renderModelScope(card) {
+  const box = $("model-scope");
+  box.hidden = !card;
+  if (!card) return;
+  const aucs = Object.entries(card.test_auc).map(([f, a]) =>
+    `${f} ${a.toFixed(3)}${card.qualifiers[f] ? " (within one source)" : ""}`).join(", ");
+  const link = el("a", "", "model card");
+  link.href = card.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  box.replaceChildren(`${card.name}: ${card.title}. Held-out AUC: ${aucs}. `, link);
 }
 
 function fillSelect(select, values, label) {
@@ -76,11 +91,24 @@ async function analyse(file) {
     render(body);
     document.body.dataset.state = "done";
   } catch (err) {
-    const why = err instanceof TypeError ? "the server could not be reached" : err.message;
+    let why = err instanceof TypeError ? "the server could not be reached" : err.message;
+    if (why.startsWith(`${file.name}: `)) why = why.slice(file.name.length + 2);  // the server names the file too
+    clearResults();
     showError(`Could not analyse ${file.name}: ${why}`);
   } finally {
     setBusy(false);
   }
+}
+
+// After a failed upload nothing of the previous image may stay on screen under the error.
+function clearResults() {
+  state.result = null;
+  $("controls").hidden = true;
+  $("stage").hidden = true;
+  $("negative").hidden = true;
+  renderScope(null);
+  $("probs").replaceChildren(el("p", "muted", "Upload an image to see the model's probabilities."));
+  $("similar").replaceChildren(el("p", "muted", "The most similar confirmed cases appear here."));
 }
 
 function newFile(file) {
@@ -97,9 +125,22 @@ function render(result) {
   $("finding").value = result.finding;
   const method = $("method").value in result.explanations ? $("method").value : Object.keys(result.explanations)[0];
   $("method").value = method;
+  renderScope(result.scope);
   renderProbabilities(result);
   showMethod();
   renderSimilar(result);
+}
+
+// The scope check's judgement, above the probabilities: a warning when the image is outside the model's population.
+function renderScope(scope) {
+  const box = $("scope");
+  box.hidden = !scope || scope.scope === "in_scope";
+  box.className = scope ? scope.scope : "";
+  if (box.hidden) { box.replaceChildren(); return; }
+  const title = scope.scope === "outside_population"
+    ? "Outside the model's population: read these numbers with care."
+    : "Not a chest radiograph: the model does not answer.";
+  box.replaceChildren(el("strong", "", title), el("span", "", ` ${scope.reason}.`));
 }
 
 function renderProbabilities(result) {

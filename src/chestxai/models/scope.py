@@ -1,0 +1,420 @@
+"""Is an image inside what a model knows? The scope check that runs before every prediction.
+
+A classifier answers anything it is given: a child's film sent to the adult model comes back "pneumonia 1.00", a
+plain red square "pneumonia 0.67". Before it answers, each image is judged, with one of three outcomes:
+
+- ``in_scope``: a radiograph like the ones the model was trained on; answered.
+- ``outside_population``: a chest radiograph, but of another population than the model's (a child for the adult
+  model, a lateral view, an age outside the card's range); answered, with a warning and the shipped model that fits.
+- ``not_a_chest_radiograph``: refused (a photograph, a document, noise, a CT slice, a blank image, a DICOM whose
+  Modality or BodyPartExamined says it is something else).
+
+Two kinds of evidence:
+
+- **Metadata**, where the file has any (DICOM ``Modality`` CR/DX, ``BodyPartExamined``, ``ViewPosition``,
+  ``PatientAge`` against the age range the model card states).
+- **Pixels**, all fitted on development patients only: a :class:`LayoutCheck` (is the grey layout that of an upright,
+  whole chest radiograph, not an inverted, rotated or cropped one, a photograph or a page?), and the image's
+  penultimate embedding (:meth:`Classifier.features`) against Gaussian models of the chest radiograph populations
+  the shipped models were trained on, each in this model's own embedding space. A :class:`Population` is a
+  Mahalanobis distance in the top principal components plus the residual off them, scaled so that 1.0 is the 99th
+  percentile of held-out images of that population (images the Gaussian was not fitted on). The image belongs to
+  the population a :class:`PopulationClassifier` (logistic regression on the embeddings) finds likeliest; it is
+  refused when it is far from every population's Gaussian (``refuse_at``, a multiple of that percentile).
+
+The statistics live in the checkpoint's metadata (``meta["scope"]``, written by ``benchmarks/scope_check.py
+--apply``; weights untouched). A checkpoint without them (a model you trained yourself) gets the metadata and
+blank-image checks only, and says so in the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from chestxai.errors import OutOfScopeError
+from chestxai.models.classifier import Classifier
+
+IN_SCOPE = "in_scope"
+OUTSIDE_POPULATION = "outside_population"
+NOT_A_CHEST_RADIOGRAPH = "not_a_chest_radiograph"
+SCOPES = (IN_SCOPE, OUTSIDE_POPULATION, NOT_A_CHEST_RADIOGRAPH)
+_SEVERITY = {IN_SCOPE: 0, OUTSIDE_POPULATION: 1, NOT_A_CHEST_RADIOGRAPH: 2}
+
+RADIOGRAPH_MODALITIES = ("CR", "DX", "DR")
+UNSPECIFIC_MODALITIES = ("OT", "SC", "")  # secondary capture or "other": the pixels decide
+CHEST_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "TORSO")
+FRONTAL_VIEWS = ("PA", "AP", "")
+MIN_CONTRAST = 0.02  # grey-level standard deviation below which an image holds nothing to read (blank, one colour)
+SCOPE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ScopeResult:
+    """The judgement of one image: its scope, its score (distance to the model's own population, 1.0 = the
+    held-out 99th percentile; 0.0 where no pixel statistics exist), why, and the shipped model that fits better."""
+
+    scope: str
+    score: float
+    reason: str
+    suggested_model: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.scope != NOT_A_CHEST_RADIOGRAPH
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"scope": self.scope, "score": round(float(self.score), 4), "reason": self.reason}
+        if self.suggested_model:
+            out["suggested_model"] = self.suggested_model
+        return out
+
+    def warning(self) -> str:
+        """One line for a user: what is wrong and what to use instead."""
+        if self.scope == NOT_A_CHEST_RADIOGRAPH:
+            return f"not a chest radiograph ({self.reason})"
+        if self.scope == OUTSIDE_POPULATION:
+            hint = f"; try --model {self.suggested_model}" if self.suggested_model else ""
+            return f"outside the model's population ({self.reason}){hint}"
+        return "in scope"
+
+
+@dataclass(frozen=True)
+class Population:
+    """A Gaussian model of one population's embeddings: mean, top principal directions and their variances, and
+    the mean squared residual off them; ``threshold`` is the held-out 99th percentile of the raw distance."""
+
+    label: str
+    mean: np.ndarray
+    components: np.ndarray  # [k, C]
+    variances: np.ndarray  # [k]
+    residual: float
+    threshold: float = 1.0
+    ages: tuple[float, float] | None = None
+    n_fit: int = 0
+    n_held_out: int = 0
+
+    def raw_distance(self, features: np.ndarray) -> np.ndarray:
+        """Root of the mean of (whitened squared distance per component, squared residual per mean residual)."""
+        centred = np.asarray(features, np.float64) - self.mean
+        z = centred @ self.components.T
+        inside = (z**2 / self.variances).mean(axis=1)
+        off = ((centred - z @ self.components) ** 2).sum(axis=1) / self.residual
+        return np.sqrt((inside + off) / 2.0)
+
+    def distance(self, features: np.ndarray) -> np.ndarray:
+        """Distance in units of the held-out 99th percentile: <= 1 for 99% of this population's unseen images."""
+        return self.raw_distance(features) / self.threshold
+
+    def to_meta(self) -> dict[str, Any]:
+        """Checkpoint form: tensors for the arrays (weights-only loading accepts them), plain numbers else."""
+        return {"label": self.label, "mean": torch.tensor(self.mean, dtype=torch.float32),
+                "components": torch.tensor(self.components, dtype=torch.float32),
+                "variances": torch.tensor(self.variances, dtype=torch.float32), "residual": float(self.residual),
+                "threshold": float(self.threshold), "ages": list(self.ages) if self.ages else None,
+                "n_fit": int(self.n_fit), "n_held_out": int(self.n_held_out)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "Population":
+        def array(key: str) -> np.ndarray:
+            return torch.as_tensor(meta[key]).double().numpy()
+
+        ages = meta.get("ages")
+        return cls(str(meta["label"]), array("mean"), array("components"), array("variances"),
+                   float(meta["residual"]), float(meta["threshold"]), tuple(ages) if ages else None,
+                   int(meta.get("n_fit", 0)), int(meta.get("n_held_out", 0)))
+
+
+def fit_population(
+    fit: np.ndarray,
+    held_out: np.ndarray,
+    label: str,
+    components: int = 32,
+    quantile: float = 0.99,
+    ages: tuple[float, float] | None = None,
+) -> Population:
+    """Fit the Gaussian on ``fit`` embeddings and set its threshold at ``quantile`` of the ``held_out`` ones."""
+    fit = np.asarray(fit, np.float64)
+    if len(fit) <= components or len(held_out) < 10:
+        raise ValueError(f"fit_population needs more than {components} fit and 10 held-out embeddings")
+    mean = fit.mean(axis=0)
+    centred = fit - mean
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    variances = singular[:components] ** 2 / (len(fit) - 1)
+    basis = vt[:components]
+    residual = float((((centred - centred @ basis.T @ basis)) ** 2).sum(axis=1).mean())
+    population = Population(label, mean, basis, np.maximum(variances, 1e-12), max(residual, 1e-12), 1.0, ages,
+                            len(fit), len(held_out))
+    threshold = float(np.quantile(population.raw_distance(held_out), quantile))
+    return Population(label, mean, basis, population.variances, population.residual, threshold, ages, len(fit),
+                      len(held_out))
+
+
+@dataclass(frozen=True)
+class LayoutCheck:
+    """Is the image laid out like an upright, whole chest radiograph? A linear score on a tiny grey thumbnail
+    (``size`` x ``size``, each image standardised to mean 0, spread 1), learned to tell development radiographs from
+    the same radiographs inverted, rotated by 90, 180 or 270 degrees or cut to a quarter; ``threshold`` is the
+    held-out 99.5th percentile of upright radiographs' scores. The trunk cannot see this (it was trained with
+    rotations and crops as augmentation); the layout can."""
+
+    size: int
+    weights: np.ndarray  # [size * size]
+    bias: float
+    threshold: float
+
+    def score(self, image: np.ndarray) -> float:
+        """Above ``threshold``: not laid out like an upright, whole chest radiograph."""
+        return float(layout_thumbnail(image, self.size) @ self.weights + self.bias)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"size": int(self.size), "weights": torch.tensor(self.weights, dtype=torch.float32),
+                "bias": float(self.bias), "threshold": float(self.threshold)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "LayoutCheck":
+        return cls(int(meta["size"]), torch.as_tensor(meta["weights"]).double().numpy(), float(meta["bias"]),
+                   float(meta["threshold"]))
+
+
+def layout_thumbnail(image: np.ndarray, size: int) -> np.ndarray:
+    """The image shrunk (area interpolation, in two steps) to ``size`` x ``size``, standardised, flattened."""
+    import cv2
+
+    small = cv2.resize(np.ascontiguousarray(image, np.float32), (4 * size, 4 * size), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small, (size, size), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+    return (small - small.mean()) / (small.std() + 1e-6)
+
+
+def layout_negatives(image: np.ndarray) -> list[np.ndarray]:
+    """What an upright, whole radiograph is not: it inverted, rotated by 90, 180 and 270 degrees, and each quarter."""
+    h, w = image.shape[:2]
+    quarters = [image[: h // 2, : w // 2], image[: h // 2, w // 2:], image[h // 2:, : w // 2], image[h // 2:, w // 2:]]
+    return [1.0 - image, *(np.rot90(image, k) for k in (1, 2, 3)), *quarters]
+
+
+@dataclass(frozen=True)
+class PopulationClassifier:
+    """Which known chest radiograph population an embedding belongs to: multinomial logistic regression on
+    standardised embeddings (the standardisation folded into ``weights`` and ``bias``), one row per population."""
+
+    names: tuple[str, ...]
+    weights: np.ndarray  # [P, C]
+    bias: np.ndarray  # [P]
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        logits = np.atleast_2d(np.asarray(features, np.float64)) @ self.weights.T + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return odds / odds.sum(axis=1, keepdims=True)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"names": list(self.names), "weights": torch.tensor(self.weights, dtype=torch.float32),
+                "bias": torch.tensor(self.bias, dtype=torch.float32)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "PopulationClassifier":
+        return cls(tuple(meta["names"]), torch.as_tensor(meta["weights"]).double().numpy(),
+                   torch.as_tensor(meta["bias"]).double().numpy())
+
+
+def fit_population_classifier(features: dict[str, np.ndarray], c: float = 0.1) -> PopulationClassifier:
+    """Learn to tell the populations' embeddings apart (classes balanced)."""
+    from sklearn.linear_model import LogisticRegression
+
+    names = tuple(features)
+    x = np.concatenate([np.asarray(features[n], np.float64) for n in names])
+    y = np.concatenate([np.full(len(features[n]), i) for i, n in enumerate(names)])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit((x - mean) / scale, y)
+    coef, intercept = model.coef_, model.intercept_
+    if len(names) == 2:  # scikit-learn keeps one row for two classes: logit of the second against the first
+        coef, intercept = np.vstack([np.zeros_like(coef[0]), coef[0]]), np.array([0.0, intercept[0]])
+    weights = coef / scale
+    return PopulationClassifier(names, weights, intercept - weights @ mean)
+
+
+def fit_layout(fit: Sequence[np.ndarray], held_out: Sequence[np.ndarray], size: int = 8, c: float = 0.1,
+               quantile: float = 0.995) -> LayoutCheck:
+    """Learn the :class:`LayoutCheck` from upright radiographs only: ``fit`` images against their own
+    :func:`layout_negatives` (logistic regression, classes balanced), threshold at ``quantile`` of the ``held_out``
+    images' scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    upright = np.stack([layout_thumbnail(im, size) for im in fit])
+    negatives = np.stack([layout_thumbnail(neg, size) for im in fit for neg in layout_negatives(im)])
+    x = np.concatenate([upright, negatives])
+    y = np.r_[np.zeros(len(upright)), np.ones(len(negatives))]
+    classifier = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+    check = LayoutCheck(size, classifier.coef_[0].astype(np.float64), float(classifier.intercept_[0]), 0.0)
+    threshold = float(np.quantile([check.score(im) for im in held_out], quantile))
+    return LayoutCheck(size, check.weights, check.bias, threshold)
+
+
+@dataclass(frozen=True)
+class ScopeStats:
+    """Everything the pixel check needs, as stored in a checkpoint: the model's own population's name, every known
+    population in this model's embedding space (name = the shipped model trained on it) and the refusal distance."""
+
+    own: str
+    populations: dict[str, Population]
+    refuse_at: float
+    layout: LayoutCheck
+    classifier: PopulationClassifier
+    fitted: dict[str, Any]
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"format": SCOPE_FORMAT, "own": self.own, "refuse_at": float(self.refuse_at), "fitted": self.fitted,
+                "layout": self.layout.to_meta(), "classifier": self.classifier.to_meta(),
+                "populations": {name: p.to_meta() for name, p in self.populations.items()}}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> "ScopeStats":
+        populations = {name: Population.from_meta(p) for name, p in meta["populations"].items()}
+        return cls(str(meta["own"]), populations, float(meta["refuse_at"]), LayoutCheck.from_meta(meta["layout"]),
+                   PopulationClassifier.from_meta(meta["classifier"]), dict(meta.get("fitted") or {}))
+
+
+def scope_stats(model: Classifier) -> ScopeStats | None:
+    """The scope statistics a checkpoint carries (None for a model without them)."""
+    meta = (getattr(model, "checkpoint_meta", {}) or {}).get("scope")
+    return ScopeStats.from_meta(meta) if meta else None
+
+
+# --- metadata -------------------------------------------------------------------------------------------------
+
+
+def parse_age(text: Any) -> float | None:
+    """DICOM ``PatientAge`` (``045Y``, ``018M``, ``003W``, ``010D``) in years; None when absent or malformed."""
+    match = re.fullmatch(r"\s*(\d{1,3})\s*([YMWD]?)\s*", str(text or "").upper())
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2) or "Y"
+    return value / {"Y": 1.0, "M": 12.0, "W": 52.18, "D": 365.25}[unit]
+
+
+def _age_fits(age: float, ages: tuple[float, float] | None) -> bool:
+    return ages is None or ages[0] <= age <= ages[1]
+
+
+def judge_metadata(metadata: dict[str, Any] | None, stats: ScopeStats | None,
+                   card_ages: tuple[float, float] | None = None) -> tuple[str, str, str | None]:
+    """``(scope, reason, suggested model)`` from a file's header alone (``in_scope`` when it says nothing)."""
+    if not metadata:
+        return IN_SCOPE, "", None
+    modality = str(metadata.get("Modality") or "").strip().upper()
+    if modality and modality not in RADIOGRAPH_MODALITIES + UNSPECIFIC_MODALITIES:
+        return NOT_A_CHEST_RADIOGRAPH, f"DICOM Modality is {modality}, not a radiograph (CR/DX)", None
+    body = str(metadata.get("BodyPartExamined") or "").strip().upper()
+    if body and not any(part in body for part in CHEST_BODY_PARTS):
+        return NOT_A_CHEST_RADIOGRAPH, f"DICOM BodyPartExamined is {body}, not the chest", None
+    view = str(metadata.get("ViewPosition") or "").strip().upper()
+    if view not in FRONTAL_VIEWS:
+        return OUTSIDE_POPULATION, f"DICOM ViewPosition {view}: the model was trained on frontal (PA/AP) views", None
+    age = parse_age(metadata.get("PatientAge"))
+    own_ages = stats.populations[stats.own].ages if stats else card_ages
+    if age is not None and not _age_fits(age, own_ages):
+        suggestion = None
+        if stats:
+            suggestion = next((n for n, p in stats.populations.items() if n != stats.own and p.ages
+                               and _age_fits(age, p.ages)), None)
+        lo, hi = own_ages  # type: ignore[misc]
+        return OUTSIDE_POPULATION, f"patient age {age:g} years, the model card covers {lo:g}-{hi:g}", suggestion
+    return IN_SCOPE, "", None
+
+
+# --- pixels ---------------------------------------------------------------------------------------------------
+
+
+@torch.inference_mode()
+def embed(model: Classifier, images: Sequence[np.ndarray], batch_size: int = 32) -> np.ndarray:
+    """Penultimate embeddings ``[N, C]`` of decoded images, as the model sees them."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model.features(model.preprocess.batch(list(images[i:i + batch_size]))).float().numpy()
+               for i in range(0, len(images), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, model.num_features), np.float32)
+
+
+def judge_pixels(image: np.ndarray, features: np.ndarray | None, stats: ScopeStats | None
+                 ) -> tuple[str, float, str, str | None]:
+    """``(scope, score, reason, suggested model)`` from the pixels and their embedding."""
+    spread = float(np.std(image))
+    if spread < MIN_CONTRAST:
+        return NOT_A_CHEST_RADIOGRAPH, 0.0, f"a blank image (grey-level spread {spread:.3f})", None
+    if stats is None or features is None:
+        return IN_SCOPE, 0.0, "pixels not compared: this checkpoint carries no scope statistics", None
+    distances = {name: float(p.distance(features[None])[0]) for name, p in stats.populations.items()}
+    own = distances[stats.own]
+    layout = stats.layout.score(image)
+    if layout > stats.layout.threshold:
+        return (NOT_A_CHEST_RADIOGRAPH, own, f"not laid out like an upright, whole chest radiograph (layout score "
+                f"{layout:.2f} > {stats.layout.threshold:.2f}: inverted, rotated, a part of one, or another kind of "
+                "image)", None)
+    nearest = min(distances.values())
+    if nearest > stats.refuse_at:
+        return (NOT_A_CHEST_RADIOGRAPH, own, f"unlike any chest radiograph the model knows: {nearest:.1f}x the "
+                f"held-out radiographs' 99th percentile distance (refused above {stats.refuse_at:.1f}x)", None)
+    shares = dict(zip(stats.classifier.names, stats.classifier.probabilities(features)[0]))
+    likeliest = max(shares, key=shares.get)  # type: ignore[arg-type]
+    own_label = stats.populations[stats.own].label
+    if likeliest != stats.own:
+        return (OUTSIDE_POPULATION, own, f"looks like {stats.populations[likeliest].label} (p = "
+                f"{shares[likeliest]:.2f}), not the model's own {own_label}", likeliest)
+    return IN_SCOPE, own, f"looks like the model's own {own_label} (p = {shares[stats.own]:.2f})", None
+
+
+def check_scope_batch(model: Classifier, images: Sequence[np.ndarray],
+                      metadata: Sequence[dict[str, Any] | None] | None = None,
+                      features: np.ndarray | None = None) -> list[ScopeResult]:
+    """Judge several decoded images (float H x W in [0, 1]) at once; ``metadata``: their DICOM header facts
+    (:func:`chestxai.data.io.read_header`); ``features``: their embeddings when already computed."""
+    stats = scope_stats(model)
+    metadata = list(metadata) if metadata is not None else [None] * len(images)
+    if features is None and stats is not None and len(images):
+        features = embed(model, images)
+    results = []
+    for i, image in enumerate(images):
+        scope, score, reason, suggestion = judge_pixels(image, None if features is None else features[i], stats)
+        meta_scope, meta_reason, meta_suggestion = judge_metadata(metadata[i], stats)
+        if meta_scope != IN_SCOPE and _SEVERITY[meta_scope] >= _SEVERITY[scope]:
+            scope, reason, suggestion = meta_scope, meta_reason, meta_suggestion or suggestion
+        elif meta_scope != IN_SCOPE:
+            reason = f"{reason}; {meta_reason}"
+        if suggestion and scope == OUTSIDE_POPULATION:
+            reason = f"{reason}; the shipped model {suggestion} fits it"
+        results.append(ScopeResult(scope, score, reason, suggestion))
+    return results
+
+
+def check_scope(model: Classifier, image: np.ndarray, metadata: dict[str, Any] | None = None) -> ScopeResult:
+    """Judge one decoded image (float H x W in [0, 1]) before ``model`` answers it."""
+    return check_scope_batch(model, [image], [metadata])[0]
+
+
+@torch.inference_mode()
+def predict_in_scope(model: Classifier, images: Sequence[np.ndarray],
+                     metadata: Sequence[dict[str, Any] | None] | None = None
+                     ) -> list[tuple[ScopeResult, dict[str, float] | None]]:
+    """The scope check and the probabilities of several images from one pass through the trunk (the head is
+    applied to the very embeddings the check judged): ``(judgement, {finding: probability} or None if refused)``."""
+    if not len(images):
+        return []
+    features = embed(model, images)
+    judged = check_scope_batch(model, images, metadata, features)
+    probabilities = model.probabilities(model.head(torch.from_numpy(features))).float().numpy()
+    return [(result, {f: float(p) for f, p in zip(model.findings, row)} if result.answered else None)
+            for result, row in zip(judged, probabilities)]
+
+
+def refusal(name: str, result: ScopeResult) -> OutOfScopeError:
+    """The error a refused image raises: ``<name>: not a chest radiograph (<reason>)``."""
+    return OutOfScopeError(f"{name}: {result.warning()}", result)

@@ -1,0 +1,150 @@
+"""The scope check: a model refuses what is no chest radiograph and warns about populations it was not trained on."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import chestxai
+from chestxai.cli import main
+from chestxai.data.io import read_header, read_image_bytes
+from chestxai.data.preprocess import Preprocess
+from chestxai.errors import OutOfScopeError
+from chestxai.models.classifier import Classifier
+from chestxai.models.scope import (
+    IN_SCOPE,
+    NOT_A_CHEST_RADIOGRAPH,
+    OUTSIDE_POPULATION,
+    ScopeStats,
+    check_scope,
+    fit_population,
+    parse_age,
+    scope_stats,
+)
+from chestxai.models.zoo import SAMPLES
+
+NIH_IMAGE = SAMPLES / "nih" / "images" / "nih_00003847_010.png"  # a held-out adult film (a card example)
+CHILD_IMAGE = SAMPLES / "kermany" / "images" / "k_IM-0117-0001.png"  # a held-out child's film
+
+
+def red_square(tmp_path: Path) -> Path:
+    path = tmp_path / "red.jpg"
+    Image.new("RGB", (300, 300), (255, 0, 0)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def adult():
+    return chestxai.load_model("nih-adult")
+
+
+def test_shipped_models_carry_scope_statistics(adult) -> None:
+    stats = scope_stats(adult)
+    assert isinstance(stats, ScopeStats) and stats.own == "nih-adult"
+    assert {"nih-adult", "kermany-paediatric"} <= set(stats.populations) and stats.refuse_at > 1.0
+    assert scope_stats(chestxai.load_model("kermany-paediatric")).own == "kermany-paediatric"
+
+
+def test_a_red_square_is_refused(adult, tmp_path: Path) -> None:
+    result = chestxai.check_scope(red_square(tmp_path), adult)
+    assert result.scope == NOT_A_CHEST_RADIOGRAPH and not result.answered
+    with pytest.raises(OutOfScopeError, match="red.jpg: not a chest radiograph"):
+        chestxai.predict(red_square(tmp_path), adult)
+
+
+def test_an_adult_nih_film_is_in_scope(adult) -> None:
+    result = chestxai.check_scope(NIH_IMAGE, adult)
+    assert result.scope == IN_SCOPE, result
+    answer = chestxai.predict(NIH_IMAGE, adult)
+    assert answer["scope"]["scope"] == IN_SCOPE
+    assert answer["probabilities"] == pytest.approx(adult.predict_dict([NIH_IMAGE])[0], abs=1e-5)
+
+
+def test_a_childs_film_is_outside_the_adult_population(adult) -> None:
+    result = chestxai.check_scope(CHILD_IMAGE, adult)
+    assert result.scope == OUTSIDE_POPULATION and result.suggested_model == "kermany-paediatric", result
+    assert chestxai.predict(CHILD_IMAGE, adult)["scope"]["suggested_model"] == "kermany-paediatric"
+    assert chestxai.check_scope(CHILD_IMAGE, "kermany-paediatric").scope == IN_SCOPE
+
+
+def test_photographs_and_text_are_refused(adult) -> None:
+    import skimage.data
+
+    for name in ("astronaut", "text"):
+        buffer = io.BytesIO()
+        Image.fromarray(getattr(skimage.data, name)()).save(buffer, format="PNG")
+        assert check_scope(adult, read_image_bytes(buffer.getvalue(), name)).scope == NOT_A_CHEST_RADIOGRAPH, name
+
+
+def test_dicom_header_decides_where_it_speaks(adult, dicom_writer, tmp_path: Path) -> None:
+    pixels = (np.asarray(Image.open(NIH_IMAGE)).astype(np.float32) / 255 * 4095).astype(np.uint16)
+
+    def judged(**tags):
+        path = dicom_writer(tmp_path / "x.dcm", pixels, **tags)
+        return chestxai.check_scope(path, adult)
+
+    assert judged().scope == IN_SCOPE
+    assert judged(Modality="CT").scope == NOT_A_CHEST_RADIOGRAPH
+    assert judged(BodyPartExamined="KNEE").scope == NOT_A_CHEST_RADIOGRAPH
+    lateral = judged(view="LL")
+    assert lateral.scope == OUTSIDE_POPULATION and "ViewPosition" in lateral.reason
+    child = judged(PatientAge="004Y")
+    assert child.scope == OUTSIDE_POPULATION and child.suggested_model == "kermany-paediatric"
+    assert read_header((tmp_path / "x.dcm").read_bytes(), "x.dcm") == {
+        "Modality": "DX", "ViewPosition": "PA", "PatientAge": "004Y"}
+
+
+def test_patient_age_units() -> None:
+    assert parse_age("045Y") == 45 and parse_age("018M") == 1.5 and parse_age("") is None
+    assert parse_age("abc") is None and parse_age("052W") == pytest.approx(1.0, abs=0.01)
+
+
+def test_population_threshold_is_the_held_out_99th_percentile() -> None:
+    rng = np.random.default_rng(0)
+    fit, held, far = rng.normal(0, 1, (400, 20)), rng.normal(0, 1, (1000, 20)), rng.normal(4, 1, (50, 20))
+    population = fit_population(fit, held, "toy", components=5)
+    assert np.mean(population.distance(held) <= 1.0) == pytest.approx(0.99, abs=0.002)
+    assert population.distance(far).min() > 1.5
+
+
+def test_a_model_without_statistics_checks_blank_images_only() -> None:
+    tiny_model = Classifier(["effusion"], "resnet50", Preprocess(32))
+    rng = np.random.default_rng(0)
+    result = check_scope(tiny_model, rng.random((64, 64)).astype(np.float32))
+    assert result.scope == IN_SCOPE and "no scope statistics" in result.reason
+    assert check_scope(tiny_model, np.full((64, 64), 0.3, np.float32)).scope == NOT_A_CHEST_RADIOGRAPH
+
+
+# --- the command line contract -------------------------------------------------------------------------------
+
+
+def test_check_scope_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    red = red_square(tmp_path)
+    assert main(["check-scope", "--model", "nih-adult", "--json", str(NIH_IMAGE), str(CHILD_IMAGE), str(red)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == [str(NIH_IMAGE), str(CHILD_IMAGE), str(red)]
+    assert [out[p]["scope"] for p in out] == [IN_SCOPE, OUTSIDE_POPULATION, NOT_A_CHEST_RADIOGRAPH]
+    for entry in out.values():
+        assert set(entry) == {"scope", "score", "reason"}
+        assert isinstance(entry["score"], float) and entry["reason"]
+
+
+def test_predict_refuses_a_non_radiograph_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    red = red_square(tmp_path)
+    assert main(["predict", "--model", "nih-adult", str(red)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"chestxai: error: {red}: not a chest radiograph (")
+    assert err[0].endswith(")")
+
+
+def test_predict_warns_about_a_child_and_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", "--model", "nih-adult", str(CHILD_IMAGE)]) == 0
+    captured = capsys.readouterr()
+    assert set(json.loads(captured.out)[str(CHILD_IMAGE)]) == {"effusion", "pneumonia", "normal"}
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "outside the model's population" in err[0] and "kermany-paediatric" in err[0]
