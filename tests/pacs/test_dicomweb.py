@@ -1,0 +1,190 @@
+"""`chestxai pacs analyze` against a real Orthanc: results stored as SR + GSPS + SC per frontal image, numbers equal
+to `chestxai predict` / `chestxai explain` on the same pixels, idempotent, and clean failures."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import highdicom as hd
+import pytest
+from pacs_helpers import DATA, PASSWORD, USER, Orthanc, build_study
+
+from chestxai.cli import main
+from chestxai.pacs import dicomweb
+from chestxai.pacs.objects import NOT_FOR_DIAGNOSIS, to_bytes
+
+IMAGES = sorted((DATA / "images").glob("*.png"))[:4]
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, dict | list | None, str]:
+    capsys.readouterr()
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    try:
+        parsed = json.loads(out) if out.strip() else None
+    except ValueError:
+        parsed = None
+    return rc, parsed, err
+
+
+def upload(orthanc: Orthanc, datasets) -> None:
+    for ds in datasets:
+        orthanc.upload(to_bytes(ds))
+
+
+def results_by_source(orthanc: Orthanc, study: str) -> dict[str, list[dict]]:
+    """chestxai's result instances of the study, grouped by the source SOP instance they reference."""
+    out: dict[str, list[dict]] = {}
+    for inst in orthanc.instances_of_study(study):
+        if not str(inst.get("SeriesDescription", "")).startswith("chestxai"):
+            continue
+        tags = orthanc.get(f"/instances/{inst_id(orthanc, inst['SOPInstanceUID'])}/tags?simplify")
+        if "CurrentRequestedProcedureEvidenceSequence" in tags:
+            src = tags["CurrentRequestedProcedureEvidenceSequence"][0]["ReferencedSeriesSequence"][0][
+                "ReferencedSOPSequence"][0]["ReferencedSOPInstanceUID"]
+        elif "ReferencedSeriesSequence" in tags:
+            src = tags["ReferencedSeriesSequence"][0]["ReferencedImageSequence"][0]["ReferencedSOPInstanceUID"]
+        else:
+            src = tags["SourceImageSequence"][0]["ReferencedSOPInstanceUID"]
+        out.setdefault(src, []).append(tags)
+    return out
+
+
+def inst_id(orthanc: Orthanc, sop: str) -> str:
+    import requests
+
+    found = requests.post(f"{orthanc.url}/tools/lookup", data=sop, auth=orthanc.auth, timeout=30).json()
+    return next(f["ID"] for f in found if f["Type"] == "Instance")
+
+
+@pytest.fixture
+def pacs_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(dicomweb.USER_ENV, USER)
+    monkeypatch.setenv(dicomweb.PASSWORD_ENV, PASSWORD)
+
+
+def test_analyze_stores_sr_gsps_sc_matching_predict_and_explain(orthanc, pacs_env, pacs_checkpoint, pacs_catalogue,
+                                                               tmp_path, capsys):
+    study, datasets = build_study(IMAGES[:2])
+    upload(orthanc, datasets)
+    frontal = [ds for ds in datasets if ds.Modality == "CR" and ds.ViewPosition == "PA" and ds.Rows == 384]
+    corrupt = next(ds for ds in datasets if ds.Rows == 512)
+    argv = ["pacs", "analyze", "--url", orthanc.dicomweb, "--study", study, "--model", str(pacs_checkpoint),
+            "--catalogue", str(pacs_catalogue)]
+    rc, summary, err = run_cli(argv, capsys)
+    assert rc == 1, err  # the corrupt object is reported, the rest analysed
+    assert summary["analysed"] == 2 and summary["stored_objects"] == 6
+    assert summary["skipped_lateral"] == 1 and summary["skipped_other_modality"] == 1
+    assert summary["failed"] == [corrupt.SOPInstanceUID]
+    assert f"instance {corrupt.SOPInstanceUID}" in err and "lateral view" in err
+
+    stored = results_by_source(orthanc, study)
+    assert sorted(stored) == sorted(ds.SOPInstanceUID for ds in frontal)
+    source_series = {ds.SeriesInstanceUID for ds in datasets}
+    for sop, objects in stored.items():
+        assert sorted(o["Modality"] for o in objects) == ["OT", "PR", "SR"]
+        for o in objects:
+            assert o["StudyInstanceUID"] == study and o["SeriesInstanceUID"] not in source_series
+            assert o["PatientID"] == frontal[0].PatientID  # PHI belongs in the PACS objects
+        sc = next(o for o in objects if o["Modality"] == "OT")
+        assert NOT_FOR_DIAGNOSIS in sc["SeriesDescription"]
+
+    # The SR, parsed by highdicom, against `chestxai predict` and `chestxai explain` on the same pixels.
+    from dicomweb_client.api import DICOMwebClient
+    from dicomweb_client.session_utils import create_session_from_user_pass
+
+    client = DICOMwebClient(orthanc.dicomweb, session=create_session_from_user_pass(USER, PASSWORD))
+    for ds in frontal:
+        source_file = tmp_path / f"{ds.SOPInstanceUID}.dcm"
+        source_file.write_bytes(to_bytes(client.retrieve_instance(study, ds.SeriesInstanceUID, ds.SOPInstanceUID)))
+        sr_tags = next(o for o in stored[ds.SOPInstanceUID] if o["Modality"] == "SR")
+        sr_ds = client.retrieve_instance(study, sr_tags["SeriesInstanceUID"], sr_tags["SOPInstanceUID"])
+        sr = hd.sr.srread(io.BytesIO(to_bytes(sr_ds)))
+        image_group = sr.content.get_image_measurement_groups()[0]
+        probabilities = {m.name.meaning.removeprefix("Probability of "): m.value
+                         for m in image_group.get_measurements() if m.name.meaning.startswith("Probability of ")}
+        rc, predicted, err = run_cli(["predict", "--model", str(pacs_checkpoint), str(source_file)], capsys)
+        assert rc == 0, err
+        expected = predicted[str(source_file)]
+        assert set(probabilities) == set(expected)
+        for finding, p in expected.items():
+            assert abs(probabilities[finding] - p) < 1e-4
+        roi_group = sr.content.get_planar_roi_measurement_groups()[0]
+        finding = roi_group.finding_type.meaning
+        finding = {"Pleural effusion": "effusion", "Pneumonia": "pneumonia", "Normal": "normal"}[finding]
+        rc, explained, err = run_cli(["explain", "--model", str(pacs_checkpoint), "--methods", "gradcam",
+                                      "--finding", finding, "--out", str(tmp_path / "explain"), str(source_file)],
+                                     capsys)
+        assert rc == 0, err
+        x, y, w, h = explained[str(source_file)]["gradcam"]["box"]
+        region = roi_group.roi
+        points = region.value
+        assert points[:, 0].min() == x and points[:, 1].min() == y
+        assert points[:, 0].max() == x + w and points[:, 1].max() == y + h
+        source_ref = region.ContentSequence[0].ReferencedSOPSequence[0]
+        assert source_ref.ReferencedSOPInstanceUID == ds.SOPInstanceUID
+        texts = [item for item in image_group[0].ContentSequence if item.ValueType == "TEXT"]
+        assert any("case " in t.TextValue for t in texts)  # the similar cases, as text
+
+    # A second run stores nothing new.
+    rc, again, err = run_cli(argv, capsys)
+    assert again["analysed"] == 0 and again["stored_objects"] == 0 and again["already_done"] == 2
+    assert results_by_source(orthanc, study).keys() == stored.keys()
+    assert all(len(v) == 3 for v in results_by_source(orthanc, study).values())
+
+
+def test_wrong_password_is_one_line_and_stores_nothing(orthanc, pacs_checkpoint, monkeypatch, capsys):
+    study, datasets = build_study(IMAGES[2:3], lateral=False, corrupt=False, other=False)
+    upload(orthanc, datasets)
+    monkeypatch.setenv(dicomweb.USER_ENV, USER)
+    monkeypatch.setenv(dicomweb.PASSWORD_ENV, "wrong")
+    rc, _, err = run_cli(["pacs", "analyze", "--url", orthanc.dicomweb, "--study", study, "--model",
+                          str(pacs_checkpoint), "--catalogue", "none"], capsys)
+    assert rc == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("chestxai: error: ") and "credentials" in lines[0]
+    assert "wrong" not in err and "Traceback" not in err
+    assert results_by_source(orthanc, study) == {}
+
+
+def test_orthanc_stopped_half_way_leaves_no_partial_result(orthanc, pacs_env, pacs_checkpoint, monkeypatch, capsys):
+    study, datasets = build_study(IMAGES[:3], lateral=False, corrupt=False, other=False)
+    upload(orthanc, datasets)
+    real_store = dicomweb.Pacs.store
+
+    def store_then_stop(self, objects, study_uid):
+        real_store(self, objects, study_uid)
+        orthanc.stop()  # the PACS goes away after the first image's results
+
+    monkeypatch.setattr(dicomweb.Pacs, "store", store_then_stop)
+    argv = ["pacs", "analyze", "--url", orthanc.dicomweb, "--study", study, "--model", str(pacs_checkpoint),
+            "--catalogue", "none"]
+    rc, _, err = run_cli(argv, capsys)
+    monkeypatch.setattr(dicomweb.Pacs, "store", real_store)
+    orthanc.start()
+    assert rc == 2
+    errors = [line for line in err.splitlines() if line.startswith("chestxai: error")]
+    assert len(errors) == 1 and "cannot reach the PACS" in errors[0] and "Traceback" not in err
+    stored = results_by_source(orthanc, study)
+    assert len(stored) == 1 and all(len(v) == 3 for v in stored.values())  # one complete set, nothing partial
+    rc, summary, err = run_cli(argv, capsys)  # run again: the rest, and nothing twice
+    assert rc == 0, err
+    assert summary["already_done"] == 1 and summary["analysed"] == 2
+    stored = results_by_source(orthanc, study)
+    assert len(stored) == 3 and all(sorted(o["Modality"] for o in v) == ["OT", "PR", "SR"] for v in stored.values())
+
+
+def test_bad_arguments_are_one_line_errors(pacs_env, capsys):
+    rc, _, err = run_cli(["pacs", "analyze", "--url", "ftp://x", "--study", "1.2"], capsys)
+    assert rc == 2 and err.startswith("chestxai: error: --url")
+    rc, _, err = run_cli(["pacs", "analyze", "--url", "http://127.0.0.1:9", "--since", "2026-01-01"], capsys)
+    assert rc == 2 and "YYYYMMDD" in err
+
+
+def test_unreachable_pacs(pacs_env, capsys):
+    from pacs_helpers import free_port
+
+    rc, _, err = run_cli(["pacs", "analyze", "--url", f"http://127.0.0.1:{free_port()}/dicom-web", "--new"], capsys)
+    assert rc == 2 and err.strip().count("\n") == 0 and "cannot reach the PACS" in err
