@@ -36,7 +36,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from chestxai.data.io import read_image_bytes
 from chestxai.errors import ChestXAIError, ConfigError
 from chestxai.models.checkpoint import atomic_write_bytes
-from chestxai.pacs.dicomweb import analyze_source
+from chestxai.pacs.dicomweb import analyze_source, is_lateral
 from chestxai.pacs.objects import ModelInfo, ResultSeries, to_bytes
 from chestxai.service.analysis import Analyzer
 
@@ -109,7 +109,7 @@ class DicomNode:
         self.work: queue.Queue[Path | None] = queue.Queue()
         self.wake = threading.Event()
         self.stopping = threading.Event()
-        self.counts = {"received": 0, "rejected": 0, "analysed": 0, "failed": 0, "sent": 0}
+        self.counts = {"received": 0, "rejected": 0, "analysed": 0, "failed": 0, "skipped": 0, "sent": 0}
         self.server = None
         self.threads: list[threading.Thread] = []
 
@@ -173,6 +173,11 @@ class DicomNode:
 
     def _analyse(self, path: Path) -> None:
         source = dcmread(path)
+        if is_lateral(str(source.get("ViewPosition", ""))):
+            self.counts["skipped"] += 1
+            self.log(f"skipped: instance {source.SOPInstanceUID} is a lateral view ({source.ViewPosition})")
+            path.unlink(missing_ok=True)
+            return
         study = str(source.StudyInstanceUID)
         series = self.result_series.setdefault(study, ResultSeries())
         try:
