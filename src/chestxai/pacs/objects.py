@@ -30,6 +30,7 @@ from pydicom.sr.codedict import codes
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from chestxai import __version__
+from chestxai.errors import ImageReadError
 from chestxai.service.analysis import Analysis, Analyzer
 
 MANUFACTURER = "chestxai"
@@ -289,3 +290,18 @@ def load_analyzer(model: str | None, catalogue: str | None, methods: str | None,
     if catalogue != "none":
         folder = Path(catalogue) if catalogue else sample_catalogue(model, log)
     return Analyzer(classifier, folder, config)
+
+
+def analyze_to_sr(analyzer: Analyzer, data: bytes, methods: str | None = None, k: int | None = None,
+                  finding: str | None = None) -> bytes:
+    """A DICOM upload analysed by ``analyzer`` and answered as its SR (Part 10 bytes): ``format=dicom-sr``."""
+    from pydicom import dcmread
+
+    analysis = analyzer.analyze(data, methods, k, finding, name="upload.dcm")
+    source = dcmread(io.BytesIO(data), force=True)
+    missing = [a for a in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+               if not source.get(a)]
+    if missing:
+        raise ImageReadError(f"upload: a structured report must reference the image, and it has no "
+                             f"{', '.join(missing)}")
+    return to_bytes(build_sr(source, analysis, ModelInfo.of(analyzer), ResultSeries()))

@@ -137,15 +137,31 @@ def analysis_json(result: Analysis) -> dict[str, Any]:
 
 
 @router.post("/analyze", openapi_extra=ANALYZE_BODY, summary="Analyse a radiograph")
-async def analyze(request: Request) -> dict[str, Any]:
+async def analyze(request: Request, format: Literal["json", "dicom-sr"] = Query(
+        "json", description="json (default), or dicom-sr: a DICOM upload answered as its DICOM Structured Report "
+                            "(TID 1500, application/dicom)")) -> dict[str, Any]:
     """Probabilities, saliency maps with boxes and similar cases of one uploaded image (kept in memory only)."""
     analyzer = _analyzer(request)
     upload = await read_upload(request, analyzer.config.max_upload_bytes)
     request.state.log.update(bytes=len(upload.data), kind=file_kind(upload.data, upload.filename))
+    if format == "dicom-sr":
+        return await _analyze_to_sr(request, analyzer, upload)
     result = await _engine(request).run(analyzer.analyze, upload.data, upload.get("methods"),
                                         _int_field(upload, "k"), upload.get("finding"), upload.filename)
     request.state.log.update(analysis=result.id, size=f"{result.width}x{result.height}", timing_ms=result.timing_ms)
     return analysis_json(result)
+
+
+async def _analyze_to_sr(request: Request, analyzer: Analyzer, upload: Upload) -> Response:
+    """``format=dicom-sr``: the SR of a DICOM upload (chestxai.pacs builds it from the same analysis)."""
+    from chestxai.pacs.objects import analyze_to_sr
+
+    if not is_dicom(upload.data, upload.filename):
+        raise BadRequestError("format=dicom-sr answers a DICOM upload with its structured report; this file is "
+                              "not DICOM")
+    sr = await _engine(request).run(analyze_to_sr, analyzer, upload.data, upload.get("methods"),
+                                    _int_field(upload, "k"), upload.get("finding"))
+    return Response(sr, media_type="application/dicom")
 
 
 @router.get("/analyses/{analysis_id}/image", response_class=Response, summary="The analysed image (PNG)")
