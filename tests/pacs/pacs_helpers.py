@@ -141,6 +141,59 @@ class Orthanc:
             requests.delete(f"{self.url}/patients/{patient}", auth=self.auth, timeout=30)
 
 
+def self_signed_pem(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 made by openssl: ``(key PEM, cert PEM)``; the cert is its own CA bundle."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return key, cert
+
+
+class TLSProxy:
+    """HTTPS in front of Orthanc's HTTP, as a hospital's reverse proxy would be (Debian's Orthanc 1.10.1 crashes on
+    its first request with its own ``SslEnabled`` here): each request is forwarded as-is, answers come back."""
+
+    def __init__(self, backend: str, key: Path, cert: Path) -> None:
+        import http.server
+        import ssl
+        import threading
+
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.request(self.command, backend + self.path, data=body, headers=headers,
+                                          timeout=60)
+                self.send_response(answer.status_code)
+                for k, v in answer.headers.items():
+                    if k.lower() not in ("transfer-encoding", "content-length", "connection", "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        del proxy
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def png_pixels(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("L"), dtype=np.uint8)
 

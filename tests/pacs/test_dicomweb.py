@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import highdicom as hd
 import pytest
-from pacs_helpers import DATA, PASSWORD, USER, Orthanc, build_study
+from pacs_helpers import DATA, PASSWORD, PATIENT_ID, PATIENT_NAME, USER, Orthanc, TLSProxy, build_study, self_signed_pem
 
 from chestxai.cli import main
 from chestxai.pacs import dicomweb
@@ -74,6 +75,7 @@ def test_analyze_stores_sr_gsps_sc_matching_predict_and_explain(orthanc, pacs_en
     argv = ["pacs", "analyze", "--url", orthanc.dicomweb, "--study", study, "--model", str(pacs_checkpoint),
             "--catalogue", str(pacs_catalogue)]
     rc, summary, err = run_cli(argv, capsys)
+    logs = [err]
     assert rc == 1, err  # the corrupt object is reported, the rest analysed
     assert summary["analysed"] == 2 and summary["stored_objects"] == 6
     assert summary["skipped_lateral"] == 1 and summary["skipped_other_modality"] == 1
@@ -130,9 +132,16 @@ def test_analyze_stores_sr_gsps_sc_matching_predict_and_explain(orthanc, pacs_en
 
     # A second run stores nothing new.
     rc, again, err = run_cli(argv, capsys)
+    logs.append(err)
     assert again["analysed"] == 0 and again["stored_objects"] == 0 and again["already_done"] == 2
     assert results_by_source(orthanc, study).keys() == stored.keys()
     assert all(len(v) == 3 for v in results_by_source(orthanc, study).values())
+
+    # The patient's name and ID reach neither chestxai's log lines nor its catalogue (file names or content).
+    catalogue_files = [p for p in pacs_catalogue.rglob("*") if p.is_file()]
+    for secret in (PATIENT_ID, *PATIENT_NAME.split("^")):
+        assert not any(secret in text for text in logs)
+        assert not any(secret in str(p) or secret.encode() in p.read_bytes() for p in catalogue_files)
 
 
 def test_wrong_password_is_one_line_and_stores_nothing(orthanc, pacs_checkpoint, monkeypatch, capsys):
@@ -188,3 +197,22 @@ def test_unreachable_pacs(pacs_env, capsys):
 
     rc, _, err = run_cli(["pacs", "analyze", "--url", f"http://127.0.0.1:{free_port()}/dicom-web", "--new"], capsys)
     assert rc == 2 and err.strip().count("\n") == 0 and "cannot reach the PACS" in err
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make the test certificate")
+def test_tls_with_ca_bundle(orthanc, pacs_env, pacs_checkpoint, tmp_path, capsys):
+    key, cert = self_signed_pem(tmp_path)
+    proxy = TLSProxy(orthanc.url, key, cert)
+    try:
+        study, datasets = build_study(IMAGES[3:4], lateral=False, corrupt=False, other=False)
+        upload(orthanc, datasets)
+        argv = ["pacs", "analyze", "--url", f"{proxy.url}/dicom-web", "--study", study, "--model",
+                str(pacs_checkpoint), "--catalogue", "none"]
+        rc, _, err = run_cli(argv, capsys)  # a certificate no system CA signed: refused, one line
+        assert rc == 2 and err.count("\n") == 1 and "--ca-bundle" in err, err
+        rc, summary, err = run_cli([*argv, "--ca-bundle", str(cert)], capsys)
+        assert rc == 0, err
+        assert summary["analysed"] == 1 and summary["stored_objects"] == 3
+        assert len(results_by_source(orthanc, study)) == 1
+    finally:
+        proxy.close()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import requests.adapters
 from dicomweb_client.api import DICOMwebClient
 from dicomweb_client.session_utils import create_session, create_session_from_user_pass
 from pydicom.dataset import Dataset
@@ -69,6 +70,19 @@ def _path(exc: requests.HTTPError) -> str:
     return re.sub(r"^https?://[^/]+", "", str(url)).split("?")[0][:120]
 
 
+class _CABundleAdapter(requests.adapters.HTTPAdapter):
+    """Verify TLS against ``ca_bundle`` always: a plain ``session.verify`` loses to $REQUESTS_CA_BUNDLE, which
+    many hosts set to the system store."""
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        kwargs["verify"] = self.ca_bundle
+        return super().send(request, **kwargs)
+
+
 class Pacs:
     """A DICOMweb server (Orthanc's ``/dicom-web``, dcm4chee's ``/dicom-web`` ...) as this module needs it."""
 
@@ -83,7 +97,7 @@ class Pacs:
         if ca_bundle:
             if not os.path.isfile(ca_bundle):
                 raise PacsError(f"--ca-bundle {ca_bundle}: file not found")
-            session.verify = ca_bundle
+            session.mount("https://", _CABundleAdapter(ca_bundle))
         self.client = DICOMwebClient(self.url, session=session)
 
     def studies(self, study: str | None = None, since: str | None = None) -> list[str]:
