@@ -99,6 +99,9 @@ class Pacs:
                 raise PacsError(f"--ca-bundle {ca_bundle}: file not found")
             session.mount("https://", _CABundleAdapter(ca_bundle))
         self.client = DICOMwebClient(self.url, session=session)
+        # dicomweb-client retries every failed request (a refused connection too) 5 times over ~30 s by default;
+        # three tries over ~1 s ride out a busy server without keeping a user waiting on a dead one.
+        self.client.set_http_retry_params(max_attempts=3, wait_exponential_multiplier=250)
 
     def studies(self, study: str | None = None, since: str | None = None) -> list[str]:
         """Study UIDs: the one named, those from ``since`` (YYYYMMDD) on, or every study holding CR/DX images."""
