@@ -195,21 +195,23 @@ def build_gsps(source: Dataset, analysis: Analysis, info: ModelInfo, series: Res
     return _mark(gsps, info, f"{SERIES['PR'][1]} ({NOT_FOR_DIAGNOSIS})")
 
 
-def burn_notice(rgb: np.ndarray, text: str = NOT_FOR_DIAGNOSIS) -> np.ndarray:
-    """``rgb`` with ``text`` in white on a black band along the top edge."""
+def burn_text(rgb: np.ndarray, text: str, bottom: bool = False) -> np.ndarray:
+    """``rgb`` with ``text`` in white on a black band along its top (or bottom) edge."""
     out = np.ascontiguousarray(rgb.copy())
     scale = max(0.4, out.shape[1] / 900.0)
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     band = th + base + 8
-    out[:band] = 0
-    cv2.putText(out, text, (max(2, (out.shape[1] - tw) // 2), band - base - 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    rows = slice(out.shape[0] - band, None) if bottom else slice(0, band)
+    out[rows] = 0
+    y = (out.shape[0] if bottom else band) - base - 4
+    cv2.putText(out, text, (max(2, (out.shape[1] - tw) // 2), y), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
 def _orientation(source: Dataset) -> tuple[str, str]:
     """The source's patient orientation when it states one, else a frontal chest's (rows to the left, columns
-    to the feet): the overlay is drawn in the source's pixel directions."""
+    to the feet): the capture is drawn in the source's pixel directions."""
     values = [str(v) for v in (source.get("PatientOrientation") or [])]
     valid = {v.value for v in hd.enum.PatientOrientationValuesBiped}
     if len(values) == 2 and all(v and set(v) <= valid for v in values):
@@ -217,11 +219,28 @@ def _orientation(source: Dataset) -> tuple[str, str]:
     return "L", "F"
 
 
+def overlay_rgb(analyzer: Analyzer, analysis: Analysis, method: str) -> np.ndarray:
+    """The page's overlay as one RGB image at display size: the service's heatmap layer (its colour map, alpha =
+    saliency) composited over the analysed image, the evidence box drawn, the notice burnt in. Pixel geometry is the
+    source's (scaled to at most ``display_size``), so the capture lines up with the image in a viewer."""
+    grey = analysis.display.astype(np.float32)[..., None]
+    layer = np.asarray(Image.open(io.BytesIO(analyzer.heatmap_png(analysis.id, method))).convert("RGBA"),
+                       np.float32)
+    alpha = layer[..., 3:] / 255.0 * 0.6
+    rgb = np.clip(grey * (1.0 - alpha) + layer[..., :3] * alpha, 0, 255).astype(np.uint8)
+    box = analysis.explanations[method].box
+    if box is not None:
+        sy, sx = rgb.shape[0] / analysis.height, rgb.shape[1] / analysis.width
+        x, y, w, h = box
+        cv2.rectangle(rgb, (int(x * sx), int(y * sy)), (int((x + w) * sx) - 1, int((y + h) * sy) - 1),
+                      (255, 255, 255), max(1, rgb.shape[1] // 256))
+    return burn_text(burn_text(rgb, NOT_FOR_DIAGNOSIS), label_text(analysis, method), bottom=True)
+
+
 def build_sc(source: Dataset, analyzer: Analyzer, analysis: Analysis, info: ModelInfo, series: ResultSeries,
              method: str, instance_number: int = 1) -> hd.sc.SCImage:
-    """The overlay ``chestxai explain`` draws (image, heatmap, box, legend), notice burnt in, as an RGB image."""
-    png = analyzer.overlay_png(analysis.id, method)
-    rgb = burn_notice(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
+    """The heatmap overlay with its box and the notice burnt in, as an RGB Secondary Capture."""
+    rgb = overlay_rgb(analyzer, analysis, method)
     sc = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
         coordinate_system="PATIENT", series_instance_uid=series.uids["OT"], series_number=SERIES["OT"][0],
