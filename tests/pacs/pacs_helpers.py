@@ -31,13 +31,18 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 if not DATA.is_dir():
     DATA = Path("/work/shared/data")
 
-ROUTING_LUA = """
-function OnStoredInstance(instanceId, tags, metadata, origin)
-   if (tags['Modality'] == 'CR' or tags['Modality'] == 'DX') then
-      SendToModality(instanceId, 'chestxai')
-   end
-end
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_orthanc() -> tuple[dict, str]:
+    """The README's "Connect to your PACS" Orthanc configuration (JSON) and auto-routing rule (Lua): every test
+    Orthanc runs them, with only its own ports, folders and test user put in."""
+    text = README.read_text()
+    section = text[text.index("## Connect to your PACS"):]
+    section = section[:section.index("\n## ", 10)]
+    config = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    lua = section.split("```lua\n", 1)[1].split("```", 1)[0]
+    return config, lua
 
 
 def free_port() -> int:
@@ -71,17 +76,19 @@ class Orthanc:
 
     def write_config(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        config = {
-            "Name": "chestxai-test", "StorageDirectory": str(self.root / "db"), "IndexDirectory": str(self.root / "db"),
-            "HttpPort": self.http_port, "DicomPort": self.dicom_port, "DicomAet": ORTHANC_AET,
-            "RemoteAccessAllowed": False, "AuthenticationEnabled": True, "RegisteredUsers": {USER: PASSWORD},
-            "Plugins": [str(DICOMWEB_PLUGIN)], "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-            "DicomModalities": {"chestxai": [NODE_AET, "127.0.0.1", self.node_port or 1]},
-            "DicomAlwaysAllowStore": True, "DicomAlwaysAllowEcho": True, "StorageCompression": False,
-            "HttpThreadsCount": 4, "ConcurrentJobs": 1, "StableAge": 1, "DicomScuTimeout": 5,
-        }
+        config, lua = readme_orthanc()
+        modality = config["DicomModalities"]["chestxai"]
+        config.update({
+            "StorageDirectory": str(self.root / "db"), "IndexDirectory": str(self.root / "db"),
+            "HttpPort": self.http_port, "DicomPort": self.dicom_port, "RemoteAccessAllowed": False,
+            "RegisteredUsers": {USER: PASSWORD}, "Plugins": [str(DICOMWEB_PLUGIN)],
+            "DicomModalities": {"chestxai": [modality[0], "127.0.0.1", self.node_port or 1]},
+            "StorageCompression": False, "HttpThreadsCount": 4, "ConcurrentJobs": 1, "DicomScuTimeout": 5,
+        })
+        assert config["DicomAet"] == ORTHANC_AET and modality[0] == NODE_AET
+        config.pop("LuaScripts", None)
         if self.routing:
-            (self.root / "routing.lua").write_text(ROUTING_LUA)
+            (self.root / "routing.lua").write_text(lua)
             config["LuaScripts"] = [str(self.root / "routing.lua")]
         path = self.root / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))
