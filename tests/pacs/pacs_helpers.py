@@ -23,6 +23,7 @@ from pydicom.uid import ComputedRadiographyImageStorage, DigitalXRayImageStorage
 
 ORTHANC = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").is_file() else None)
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+WEBVIEWER_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancWebViewer.so")  # Debian's orthanc-webviewer
 USER, PASSWORD = "tester", "s3cret-pacs"
 ORTHANC_AET = "ORTHANC"
 NODE_AET = "CHESTXAI"
@@ -58,6 +59,7 @@ class Orthanc:
     root: Path
     node_port: int = 0
     routing: bool = False
+    webviewer: bool = False  # load the Orthanc Web Viewer plugin too (screenshots)
     http_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -86,6 +88,9 @@ class Orthanc:
             "StorageCompression": False, "HttpThreadsCount": 4, "ConcurrentJobs": 1, "DicomScuTimeout": 5,
         })
         assert config["DicomAet"] == ORTHANC_AET and modality[0] == NODE_AET
+        if self.webviewer:
+            config["Plugins"].append(str(WEBVIEWER_PLUGIN))
+            config["WebViewer"] = {"CachePath": str(self.root / "webviewer-cache")}
         config.pop("LuaScripts", None)
         if self.routing:
             (self.root / "routing.lua").write_text(lua)
@@ -222,6 +227,7 @@ def make_image(pixels: np.ndarray, study_uid: str, series_uid: str, modality: st
     ds.ReferringPhysicianName = ""
     ds.Modality, ds.SeriesNumber, ds.InstanceNumber = modality, 1, number
     ds.ViewPosition, ds.BodyPartExamined = view, "CHEST"
+    ds.SeriesDescription = f"chest {view}"
     ds.PatientOrientation = ["L", "F"] if view != "LL" else ["A", "F"]
     ds.Manufacturer = "test"
     if modality == "DX":

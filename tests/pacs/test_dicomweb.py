@@ -127,6 +127,14 @@ def test_analyze_stores_sr_gsps_sc_matching_predict_and_explain(orthanc, pacs_en
         assert points[:, 0].max() == x + w and points[:, 1].max() == y + h
         source_ref = region.ContentSequence[0].ReferencedSOPSequence[0]
         assert source_ref.ReferencedSOPInstanceUID == ds.SOPInstanceUID
+        pr_tags = next(o for o in stored[ds.SOPInstanceUID] if o["Modality"] == "PR")
+        gsps = client.retrieve_instance(study, pr_tags["SeriesInstanceUID"], pr_tags["SOPInstanceUID"])
+        annotation = gsps.GraphicAnnotationSequence[0]
+        assert annotation.ReferencedImageSequence[0].ReferencedSOPInstanceUID == ds.SOPInstanceUID
+        drawn = list(annotation.GraphicObjectSequence[0].GraphicData)
+        assert drawn[:2] == [x, y] and drawn[4:6] == [x + w, y + h]  # the same box, on the original pixels
+        label = annotation.TextObjectSequence[0].UnformattedTextValue
+        assert label.startswith(f"{finding} ") and label.endswith("gradcam box")
         texts = [item for item in image_group[0].ContentSequence if item.ValueType == "TEXT"]
         assert any("case " in t.TextValue for t in texts)  # the similar cases, as text
 
