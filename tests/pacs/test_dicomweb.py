@@ -193,6 +193,17 @@ def test_orthanc_stopped_half_way_leaves_no_partial_result(orthanc, pacs_env, pa
     assert len(stored) == 3 and all(sorted(o["Modality"] for o in v) == ["OT", "PR", "SR"] for v in stored.values())
 
 
+def test_since_selects_studies_by_date(orthanc, pacs_env, pacs_checkpoint, capsys):
+    study, datasets = build_study(IMAGES[3:4], lateral=False, corrupt=False, other=False, study_date="20300601")
+    upload(orthanc, datasets)
+    argv = ["pacs", "analyze", "--url", orthanc.dicomweb, "--model", str(pacs_checkpoint), "--catalogue", "none"]
+    rc, summary, err = run_cli([*argv, "--since", "20300602"], capsys)
+    assert rc == 0 and summary["studies"] == 0, err
+    rc, summary, err = run_cli([*argv, "--since", "20300601"], capsys)
+    assert rc == 0 and summary["studies"] == 1 and summary["analysed"] == 1, err
+    assert len(results_by_source(orthanc, study)) == 1
+
+
 def test_bad_arguments_are_one_line_errors(pacs_env, capsys):
     rc, _, err = run_cli(["pacs", "analyze", "--url", "ftp://x", "--study", "1.2"], capsys)
     assert rc == 2 and err.startswith("chestxai: error: --url")

@@ -11,6 +11,7 @@ line, and no log line carries a patient's name or ID (only UIDs and counts).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -70,6 +71,21 @@ def _path(exc: requests.HTTPError) -> str:
     return re.sub(r"^https?://[^/]+", "", str(url)).split("?")[0][:120]
 
 
+def _all_pages(search: Callable[..., list[dict[str, Any]]], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every result of a QIDO-RS search, page after page (``offset``) for servers that limit a page, until a page
+    is empty or brings nothing new: dicomweb-client's own ``get_remaining`` never ends against Orthanc, which
+    ignores the offset of a study search."""
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while True:
+        page = search(*args, offset=len(found), **kwargs)
+        new = [item for item in page if json.dumps(item, sort_keys=True) not in seen]
+        if not new:
+            return found
+        seen.update(json.dumps(item, sort_keys=True) for item in new)
+        found.extend(new)
+
+
 class _CABundleAdapter(requests.adapters.HTTPAdapter):
     """Verify TLS against ``ca_bundle`` always: a plain ``session.verify`` loses to $REQUESTS_CA_BUNDLE, which
     many hosts set to the system store."""
@@ -111,8 +127,8 @@ class Pacs:
         uids: list[str] = []
         with pacs_errors(self.url):
             for modality in ANALYSED_MODALITIES:
-                for item in self.client.search_for_studies(search_filters={**filters, "ModalitiesInStudy": modality},
-                                                           get_remaining=True):
+                for item in _all_pages(self.client.search_for_studies,
+                                       search_filters={**filters, "ModalitiesInStudy": modality}):
                     uid = _value(item, "StudyInstanceUID")
                     if uid and uid not in uids:
                         uids.append(uid)
@@ -120,11 +136,11 @@ class Pacs:
 
     def series(self, study: str) -> list[dict[str, Any]]:
         with pacs_errors(self.url):
-            return self.client.search_for_series(study, get_remaining=True)
+            return _all_pages(self.client.search_for_series, study)
 
     def instances(self, study: str, series: str) -> list[dict[str, Any]]:
         with pacs_errors(self.url):
-            return self.client.search_for_instances(study, series, fields=["ViewPosition"], get_remaining=True)
+            return _all_pages(self.client.search_for_instances, study, series, fields=["ViewPosition"])
 
     def retrieve(self, study: str, series: str, sop: str) -> Dataset:
         with pacs_errors(self.url):

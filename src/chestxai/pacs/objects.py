@@ -271,10 +271,9 @@ def build_results(source: Dataset, analyzer: Analyzer, analysis: Analysis, info:
 
 def result_key(ds: Dataset) -> tuple[str, str, str] | None:
     """``(source SOP instance UID, model key, modality)`` of a chestxai result object, else None."""
-    versions = ds.get("SoftwareVersions")
-    versions = list(versions) if isinstance(versions, (list, tuple)) or hasattr(versions, "__iter__") and not \
-        isinstance(versions, str) else [versions]
-    if not versions or not str(versions[0]).startswith("chestxai") or len(versions) < 2:
+    value = ds.get("SoftwareVersions")
+    versions = [value] if isinstance(value, str) else list(value or [])
+    if len(versions) < 2 or not str(versions[0]).startswith("chestxai"):
         return None
     source = None
     if "CurrentRequestedProcedureEvidenceSequence" in ds:  # SR
