@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             node.stop()
             orthanc.stop()
 
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     rows = [("in-process Analyzer.analyze (baseline)", bare), ("DICOMweb: pacs analyze (QIDO/WADO/STOW)", web),
             ("DIMSE: Orthanc routing -> dicom-node -> C-STORE back", dimse)]
     command = shlex.join(["python", "benchmarks/pacs_throughput.py", *(argv or sys.argv[1:])])
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# PACS throughput: {n} one-image studies, model {analyzer.model_name}, methods {args.methods}",
         "",
         f"`{command}` on {platform.machine()} ({os.cpu_count()} CPUs visible), torch {torch.__version__}, "
-        f"{args.threads} torch thread(s), catalogue: {'none' if args.catalogue == 'none' else args.catalogue or 'shipped sample'}",
+        f"{args.threads} torch thread(s), catalogue: {'none' if args.catalogue == 'none' else args.catalogue or 'shipped sample'}"
+        f"; load average at the end {load} (a shared machine: the three flows ran one after another)",
         "",
         "| flow | seconds | images / min | s / image | ratio to in-process |",
         "|---|---|---|---|---|",
