@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_retrieval_parsers(sub)
     _add_serve_parser(sub)
     _add_zoo_parsers(sub)
+    _add_pacs_parsers(sub)
     return parser
 
 
@@ -505,6 +506,7 @@ def _add_serve_parser(sub) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import chestxai.pacs.objects  # noqa: F401 - registers the API's format=dicom-sr answer
     from chestxai.service.app import address, load_app, run_server
 
     app = load_app(args.model, args.catalogue, allow_remote=args.allow_remote)
@@ -587,6 +589,77 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 COMMANDS["models"] = cmd_models
 COMMANDS["report"] = cmd_report
+
+
+# --- the PACS (issue 30) --------------------------------------------------------------------------------------------
+
+
+def _add_pacs_parsers(sub) -> None:
+    """pacs analyze (DICOMweb) and dicom-node (DIMSE): results back as DICOM SR + GSPS + Secondary Capture."""
+    p = sub.add_parser("pacs", help="analyse studies in a PACS over DICOMweb and store the results there as DICOM")
+    a = p.add_subparsers(dest="pacs_command", required=True).add_parser(
+        "analyze", help="CR/DX frontal images of the studies -> SR, GSPS and SC in new series of the same study "
+                        "(credentials: $CHESTXAI_PACS_USER, $CHESTXAI_PACS_PASSWORD)")
+    a.add_argument("--url", required=True, help="DICOMweb root, e.g. https://pacs.example.org/dicom-web")
+    which = a.add_mutually_exclusive_group(required=True)
+    which.add_argument("--study", metavar="UID", help="one study")
+    which.add_argument("--since", metavar="YYYYMMDD", help="studies of this date or later")
+    which.add_argument("--new", action="store_true", help="every CR/DX study without this model version's results")
+    a.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    a.add_argument("--methods", default="gradcam", help="saliency methods; the first one's box is drawn")
+    a.add_argument("--catalogue", help="case catalogue for similar cases (default: the shipped sample; 'none')")
+    a.add_argument("--ca-bundle", metavar="PEM", help="CA certificates that sign the PACS's TLS certificate")
+    n = sub.add_parser("dicom-node", help="a DICOM node: receives CR/DX (C-STORE), sends SR, GSPS and SC back")
+    n.add_argument("--ae-title", default="CHESTXAI")
+    n.add_argument("--port", type=int, default=11112)
+    n.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    n.add_argument("--send-to", required=True, metavar="AET@HOST:PORT", help="where the results are C-STOREd")
+    n.add_argument("--spool", help="folder of images and results in flight (default: CACHE/dicom-node)")
+    n.add_argument("--retry-max", type=float, default=60.0, help="longest wait between sends to a PACS that is down")
+    n.add_argument("--model", help="checkpoint path or shipped model name (default: the shipped default)")
+    n.add_argument("--methods", default="gradcam", help="saliency methods; the first one's box is drawn")
+    n.add_argument("--catalogue", help="case catalogue for similar cases (default: the shipped sample; 'none')")
+
+
+def _pacs_log(message: str) -> None:
+    print(f"chestxai: {message}", file=sys.stderr, flush=True)
+
+
+def cmd_pacs(args: argparse.Namespace) -> int:
+    import re
+
+    from chestxai.pacs.dicomweb import Pacs, analyze_studies
+    from chestxai.pacs.objects import load_analyzer
+
+    if args.since and not re.fullmatch(r"\d{8}", args.since):
+        raise ConfigError(f"--since {args.since!r}: expected a date YYYYMMDD")
+    pacs = Pacs(args.url, ca_bundle=args.ca_bundle)
+    studies = pacs.studies(args.study, args.since)
+    analyzer = load_analyzer(args.model, args.catalogue, args.methods, _pacs_log)
+    try:
+        summary = analyze_studies(pacs, analyzer, studies, args.methods, _pacs_log)
+    finally:
+        analyzer.close()
+    print(json.dumps(summary.to_json(), indent=2))
+    return 1 if summary.failed else 0
+
+
+def cmd_dicom_node(args: argparse.Namespace) -> int:
+    from chestxai.data.cache import default_cache_dir
+    from chestxai.pacs.node import Destination, DicomNode
+    from chestxai.pacs.objects import load_analyzer
+
+    node = DicomNode(lambda: load_analyzer(args.model, args.catalogue, args.methods, _pacs_log), args.ae_title,
+                     args.port, Destination.parse(args.send_to), args.spool or default_cache_dir() / "dicom-node",
+                     args.methods, host=args.host, retry_max=args.retry_max, log=_pacs_log).start()
+    _pacs_log(f"DICOM node {args.ae_title} listening on {args.host}:{args.port}, results to {args.send_to} "
+              f"(Ctrl+C stops)")
+    node.serve_forever()
+    return 0
+
+
+COMMANDS["pacs"] = cmd_pacs
+COMMANDS["dicom-node"] = cmd_dicom_node
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -135,15 +136,36 @@ def analysis_json(result: Analysis) -> dict[str, Any]:
     }
 
 
+# Answer formats of ``POST /analyze`` besides JSON, added by the layers above the service (the arrows point down, so
+# the service never imports them): ``chestxai.pacs`` registers "dicom-sr" when imported, and ``chestxai serve`` imports
+# it. name -> (media type, build(analyzer, data, filename, methods, k, finding) -> bytes).
+ANSWER_FORMATS: dict[str, tuple[str, Callable[..., bytes]]] = {}
+
+
+def register_answer_format(name: str, media_type: str, build: Callable[..., bytes]) -> None:
+    ANSWER_FORMATS[name] = (media_type, build)
+
+
 # --- routes ------------------------------------------------------------------------------------------------------
 
 
 @router.post("/analyze", openapi_extra=ANALYZE_BODY, summary="Analyse a radiograph")
-async def analyze(request: Request) -> dict[str, Any]:
+async def analyze(request: Request, format: str = Query(
+        "json", description="json (default), or an answer format a layer above the service registered: dicom-sr "
+                            "(chestxai.pacs, which `chestxai serve` loads) answers a DICOM upload with its DICOM "
+                            "Structured Report (TID 1500, application/dicom)")) -> Any:
     """Probabilities, saliency maps with boxes and similar cases of one uploaded image (kept in memory only)."""
     analyzer = _analyzer(request)
+    if format != "json" and format not in ANSWER_FORMATS:
+        raise BadRequestError(f"format={format!r} is not offered here; choose one of: "
+                              + ", ".join(["json", *ANSWER_FORMATS]))
     upload = await read_upload(request, analyzer.config.max_upload_bytes)
     request.state.log.update(bytes=len(upload.data), kind=file_kind(upload.data, upload.filename))
+    if format != "json":
+        media_type, build = ANSWER_FORMATS[format]
+        answer = await _engine(request).run(build, analyzer, upload.data, upload.filename, upload.get("methods"),
+                                            _int_field(upload, "k"), upload.get("finding"))
+        return Response(answer, media_type=media_type)
     result = await _engine(request).run(analyzer.analyze, upload.data, upload.get("methods"),
                                         _int_field(upload, "k"), upload.get("finding"), upload.filename)
     request.state.log.update(analysis=result.id, size=f"{result.width}x{result.height}", timing_ms=result.timing_ms)

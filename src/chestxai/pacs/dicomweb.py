@@ -1,0 +1,249 @@
+"""Pull, analyse, push back over DICOMweb (dicomweb-client): QIDO-RS finds a study's CR/DX frontal images, WADO-RS
+retrieves each, :class:`~chestxai.service.analysis.Analyzer` analyses it (the service's own analysis), STOW-RS stores
+the SR, GSPS and SC (:mod:`chestxai.pacs.objects`) in new series of the same study.
+
+Idempotent: before analysing a study, the results chestxai already stored there are read back (their source
+instance and model version); an image that has all three for this model version is not analysed again, and one that
+has only some (a run stopped between objects) gets only the missing ones. One image's objects go in one STOW-RS
+request, SR last. Credentials come from ``CHESTXAI_PACS_USER`` / ``CHESTXAI_PACS_PASSWORD``, never from the command
+line, and no log line carries a patient's name or ID (only UIDs and counts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import requests.adapters
+from dicomweb_client.api import DICOMwebClient
+from dicomweb_client.session_utils import create_session, create_session_from_user_pass
+from pydicom.dataset import Dataset
+
+from chestxai.errors import ChestXAIError
+from chestxai.pacs.objects import SERIES_PREFIX, ModelInfo, ResultSeries, build_results, result_key, to_bytes
+from chestxai.service.analysis import Analyzer
+
+USER_ENV, PASSWORD_ENV = "CHESTXAI_PACS_USER", "CHESTXAI_PACS_PASSWORD"
+ANALYSED_MODALITIES = ("CR", "DX")
+LATERAL_VIEWS = ("LL", "RL", "LATERAL", "LAT", "LLD", "RLD")
+RESULT_KINDS = ("OT", "PR", "SR")  # SC, GSPS, SR: the order they are stored in
+TAG = {"Modality": "00080060", "SeriesDescription": "0008103E", "SeriesInstanceUID": "0020000E",
+       "SOPInstanceUID": "00080018", "StudyInstanceUID": "0020000D", "ViewPosition": "00185101"}
+
+
+class PacsError(ChestXAIError):
+    """The PACS refused us or could not be reached: one line, no credentials, no patient data."""
+
+
+def _value(item: dict[str, Any], name: str) -> str:
+    values = item.get(TAG[name], {}).get("Value") or [""]
+    return str(values[0])
+
+
+@contextmanager
+def pacs_errors(url: str) -> Iterator[None]:
+    """Turn what requests/dicomweb-client raise into one plain :class:`PacsError` line."""
+    try:
+        yield
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        if status in (401, 403):
+            raise PacsError(f"the PACS at {url} refused the credentials (HTTP {status}); check {USER_ENV} and "
+                            f"{PASSWORD_ENV}") from None
+        raise PacsError(f"the PACS at {url} answered HTTP {status} ({exc.request.method if exc.request else ''} "
+                        f"{_path(exc)})") from None
+    except requests.exceptions.SSLError as exc:
+        raise PacsError(f"TLS to {url} failed ({type(exc).__name__}); pass --ca-bundle with the PACS's CA") from None
+    except requests.ConnectionError:
+        raise PacsError(f"cannot reach the PACS at {url} (connection refused or lost)") from None
+    except requests.Timeout:
+        raise PacsError(f"the PACS at {url} did not answer in time") from None
+
+
+def _path(exc: requests.HTTPError) -> str:
+    url = exc.request.url if exc.request is not None else ""
+    return re.sub(r"^https?://[^/]+", "", str(url)).split("?")[0][:120]
+
+
+def _all_pages(search: Callable[..., list[dict[str, Any]]], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every result of a QIDO-RS search, page after page (``offset``) for servers that limit a page, until a page
+    is empty or brings nothing new: dicomweb-client's own ``get_remaining`` never ends against Orthanc, which
+    ignores the offset of a study search."""
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while True:
+        page = search(*args, offset=len(found), **kwargs)
+        new = [item for item in page if json.dumps(item, sort_keys=True) not in seen]
+        if not new:
+            return found
+        seen.update(json.dumps(item, sort_keys=True) for item in new)
+        found.extend(new)
+
+
+class _CABundleAdapter(requests.adapters.HTTPAdapter):
+    """Verify TLS against ``ca_bundle`` always: a plain ``session.verify`` loses to $REQUESTS_CA_BUNDLE, which
+    many hosts set to the system store."""
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        kwargs["verify"] = self.ca_bundle
+        return super().send(request, **kwargs)
+
+
+class Pacs:
+    """A DICOMweb server (Orthanc's ``/dicom-web``, dcm4chee's ``/dicom-web`` ...) as this module needs it."""
+
+    def __init__(self, url: str, user: str | None = None, password: str | None = None,
+                 ca_bundle: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        if not re.match(r"^https?://", self.url):
+            raise PacsError(f"--url must start with http:// or https://, not {url!r}")
+        user = os.environ.get(USER_ENV) if user is None else user
+        password = os.environ.get(PASSWORD_ENV) if password is None else password
+        session = create_session_from_user_pass(user, password or "") if user else create_session()
+        if ca_bundle:
+            if not os.path.isfile(ca_bundle):
+                raise PacsError(f"--ca-bundle {ca_bundle}: file not found")
+            session.mount("https://", _CABundleAdapter(ca_bundle))
+        self.client = DICOMwebClient(self.url, session=session)
+        # dicomweb-client retries every failed request (a refused connection too) 5 times over ~30 s by default;
+        # three tries over ~1 s ride out a busy server without keeping a user waiting on a dead one.
+        self.client.set_http_retry_params(max_attempts=3, wait_exponential_multiplier=250)
+
+    def studies(self, study: str | None = None, since: str | None = None) -> list[str]:
+        """Study UIDs: the one named, those from ``since`` (YYYYMMDD) on, or every study holding CR/DX images."""
+        if study:
+            return [study]
+        filters = {"StudyDate": f"{since}-"} if since else {}
+        uids: list[str] = []
+        with pacs_errors(self.url):
+            for modality in ANALYSED_MODALITIES:
+                for item in _all_pages(self.client.search_for_studies,
+                                       search_filters={**filters, "ModalitiesInStudy": modality}):
+                    uid = _value(item, "StudyInstanceUID")
+                    if uid and uid not in uids:
+                        uids.append(uid)
+        return uids
+
+    def series(self, study: str) -> list[dict[str, Any]]:
+        with pacs_errors(self.url):
+            return _all_pages(self.client.search_for_series, study)
+
+    def instances(self, study: str, series: str) -> list[dict[str, Any]]:
+        with pacs_errors(self.url):
+            return _all_pages(self.client.search_for_instances, study, series, fields=["ViewPosition"])
+
+    def retrieve(self, study: str, series: str, sop: str) -> Dataset:
+        with pacs_errors(self.url):
+            return self.client.retrieve_instance(study, series, sop)
+
+    def stored_results(self, study: str, series_items: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+        """``{(source SOP instance UID, model key): {modalities stored}}`` of chestxai's results in the study."""
+        done: dict[tuple[str, str], set[str]] = {}
+        for item in series_items:
+            if not _value(item, "SeriesDescription").startswith(SERIES_PREFIX):
+                continue
+            with pacs_errors(self.url):
+                metadata = self.client.retrieve_series_metadata(study, _value(item, "SeriesInstanceUID"))
+            for meta in metadata:
+                key = result_key(Dataset.from_json(meta, bulk_data_uri_handler=lambda *args: b""))
+                if key is not None:
+                    done.setdefault(key[:2], set()).add(key[2])
+        return done
+
+    def store(self, datasets: list[Dataset], study: str) -> None:
+        """One STOW-RS request; a failure for any object is an error."""
+        with pacs_errors(self.url):
+            answer = self.client.store_instances(datasets, study_instance_uid=study)
+        failed = answer.get("FailedSOPSequence") if answer is not None else None
+        if failed:
+            raise PacsError(f"the PACS at {self.url} refused {len(failed)} of {len(datasets)} result objects of "
+                            f"study {study}")
+
+
+@dataclass
+class Summary:
+    """What a run did, in counts (and the UIDs of what failed)."""
+
+    analysed: int = 0
+    already_done: int = 0
+    stored_objects: int = 0
+    skipped_lateral: int = 0
+    skipped_modality: int = 0
+    failed: list[str] = field(default_factory=list)
+    studies: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"studies": self.studies, "analysed": self.analysed, "already_done": self.already_done,
+                "stored_objects": self.stored_objects, "skipped_lateral": self.skipped_lateral,
+                "skipped_other_modality": self.skipped_modality, "failed": self.failed}
+
+
+def is_lateral(view: str) -> bool:
+    return view.strip().upper() in LATERAL_VIEWS
+
+
+def analyze_source(analyzer: Analyzer, source: Dataset, methods: str | None, info: ModelInfo,
+                   series: ResultSeries, kinds: tuple[str, ...] = RESULT_KINDS, instance_number: int = 1
+                   ) -> list[Dataset]:
+    """One source image through the service's analysis, as result objects (decode errors are ImageReadError)."""
+    analysis = analyzer.analyze(to_bytes(source), methods, name=f"instance {source.SOPInstanceUID}.dcm")
+    return build_results(source, analyzer, analysis, info, series, kinds, instance_number)
+
+
+def analyze_studies(pacs: Pacs, analyzer: Analyzer, studies: list[str], methods: str | None = None,
+                    log: Callable[[str], None] = lambda m: None,
+                    stored: Callable[[str], None] = lambda sop: None) -> Summary:
+    """Analyse every CR/DX frontal image of ``studies`` that has no complete result of this model version yet."""
+    info = ModelInfo.of(analyzer)
+    summary = Summary(studies=len(studies))
+    for study in studies:
+        series_items = pacs.series(study)
+        done = pacs.stored_results(study, series_items)
+        results = ResultSeries()
+        for item in series_items:
+            description, modality = _value(item, "SeriesDescription"), _value(item, "Modality")
+            if description.startswith(SERIES_PREFIX):
+                continue
+            series_uid = _value(item, "SeriesInstanceUID")
+            for inst in pacs.instances(study, series_uid):
+                sop = _value(inst, "SOPInstanceUID")
+                if modality not in ANALYSED_MODALITIES:
+                    summary.skipped_modality += 1
+                    log(f"skipped: instance {sop} is {modality or 'of no modality'}, not CR/DX")
+                    continue
+                if is_lateral(_value(inst, "ViewPosition")):
+                    summary.skipped_lateral += 1
+                    log(f"skipped: instance {sop} is a lateral view ({_value(inst, 'ViewPosition')})")
+                    continue
+                missing = tuple(k for k in RESULT_KINDS if k not in done.get((sop, info.key), set()))
+                if not missing:
+                    summary.already_done += 1
+                    continue
+                source = pacs.retrieve(study, series_uid, sop)
+                if is_lateral(str(source.get("ViewPosition", ""))):
+                    summary.skipped_lateral += 1
+                    log(f"skipped: instance {sop} is a lateral view ({source.ViewPosition})")
+                    continue
+                try:
+                    objects = analyze_source(analyzer, source, methods, info, results, missing,
+                                             summary.analysed + 1)
+                except ChestXAIError as exc:
+                    summary.failed.append(sop)
+                    log(f"failed: {exc}")
+                    continue
+                pacs.store(objects, study)
+                summary.analysed += 1
+                summary.stored_objects += len(objects)
+                stored(sop)
+                log(f"stored: {len(objects)} result objects for instance {sop}")
+    return summary

@@ -1,0 +1,124 @@
+"""`chestxai dicom-node` with a real Orthanc routing new CR/DX images to it: results come back as SR + GSPS + SC;
+Orthanc stopped while results wait, then restarted: every result arrives, once; a malformed object gets a failure
+status and the association goes on; the patient's name and ID reach no log line and no spool file name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pacs_helpers import (DATA, NODE_AET, ORTHANC_AET, PATIENT_ID, PATIENT_NAME, Orthanc, build_study, free_port,
+                          make_corrupt, make_image, png_pixels)
+from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import ComputedRadiographyImageStorage, Verification
+from test_dicomweb import results_by_source
+
+from chestxai.pacs.objects import to_bytes
+
+IMAGES = sorted((DATA / "images").glob("*.png"))[4:8]
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def wait_for(check, timeout: float, what: str, every: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def echo(port: int) -> bool:
+    ae = AE(ae_title="TESTSCU")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", port, ae_title=NODE_AET)
+    if not assoc.is_established:
+        return False
+    status = assoc.send_c_echo()
+    assoc.release()
+    return bool(status) and status.Status == 0
+
+
+def complete(orthanc: Orthanc, study: str, sources: list[str]) -> bool:
+    try:
+        stored = results_by_source(orthanc, study)
+    except Exception:  # noqa: BLE001 -- Orthanc still starting
+        return False
+    return all(len(stored.get(s, [])) >= 3 for s in sources)
+
+
+@pytest.fixture
+def routed(tmp_path: Path, pacs_checkpoint: Path):
+    """Orthanc routing CR/DX to a `chestxai dicom-node` subprocess, which sends its results back to Orthanc."""
+    node_port = free_port()
+    orthanc = Orthanc(tmp_path / "orthanc", node_port=node_port, routing=True).start()
+    log = tmp_path / "node.log"
+    spool = tmp_path / "spool"
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1"}
+    with open(log, "wb") as handle:
+        node = subprocess.Popen(
+            [sys.executable, "-m", "chestxai", "dicom-node", "--ae-title", NODE_AET, "--host", "127.0.0.1",
+             "--port", str(node_port), "--send-to", f"{ORTHANC_AET}@127.0.0.1:{orthanc.dicom_port}",
+             "--spool", str(spool), "--retry-max", "2", "--model", str(pacs_checkpoint), "--catalogue", "none"],
+            stdout=handle, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(lambda: node.poll() is not None or echo(node_port), 120, "the node to answer C-ECHO")
+        assert node.poll() is None, log.read_text()
+        yield orthanc, node_port, log, spool
+    finally:
+        node.terminate()
+        try:
+            node.wait(20)
+        except subprocess.TimeoutExpired:
+            node.kill()
+        orthanc.stop()
+
+
+def test_node_round_trip_and_outage(routed, tmp_path: Path):
+    orthanc, node_port, log, spool = routed
+    study, datasets = build_study(IMAGES[:2])
+    for ds in datasets:
+        orthanc.upload(to_bytes(ds))
+    frontal = [ds.SOPInstanceUID for ds in datasets if ds.Modality == "CR" and ds.ViewPosition == "PA"
+               and ds.Rows == 384]
+    wait_for(lambda: complete(orthanc, study, frontal), 180, "the routed images' results in Orthanc")
+    text = log.read_text()
+    assert "lateral view" in text and "rejected:" in text  # the lateral skipped, the corrupt one refused
+
+    # Orthanc goes down; a modality sends straight to the node: a malformed object, then a good one.
+    orthanc.stop()
+    series = generate_uid()
+    good = make_image(png_pixels(IMAGES[2]), study, series, number=5)
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(ComputedRadiographyImageStorage)
+    assoc = ae.associate("127.0.0.1", node_port, ae_title=NODE_AET)
+    assert assoc.is_established
+    bad_status = assoc.send_c_store(make_corrupt(study, series, number=6))
+    good_status = assoc.send_c_store(good)
+    assoc.release()
+    assert 0xC000 <= bad_status.Status <= 0xCFFF and good_status.Status == 0x0000
+    wait_for(lambda: len(list((spool / "outbox").glob("*.dcm"))) == 3, 120, "three results spooled")
+    wait_for(lambda: "not reachable" in log.read_text(), 30, "a failed send to be logged")
+    assert len(list((spool / "outbox").glob("*.dcm"))) == 3  # nothing lost while the PACS is down
+
+    orthanc.start()
+    wait_for(lambda: complete(orthanc, study, [*frontal, good.SOPInstanceUID]), 120, "the spooled results")
+    wait_for(lambda: not list((spool / "outbox").glob("*.dcm")), 30, "the outbox to empty")
+    time.sleep(3)  # a duplicate would arrive now
+    stored = results_by_source(orthanc, study)
+    assert sorted(stored) == sorted([*frontal, good.SOPInstanceUID])
+    for objects in stored.values():
+        assert sorted(o["Modality"] for o in objects) == ["OT", "PR", "SR"]  # every result, once
+
+    # No patient identifier in the node's log or in any spool file name.
+    text = log.read_text()
+    names = [p.name for p in spool.rglob("*")]
+    for secret in (PATIENT_ID, *PATIENT_NAME.split("^")):
+        assert secret not in text
+        assert not any(secret in name for name in names)

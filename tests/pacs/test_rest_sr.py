@@ -1,0 +1,63 @@
+"""`POST /api/v1/analyze?format=dicom-sr`: a DICOM upload answered with its Structured Report (application/dicom)."""
+
+from __future__ import annotations
+
+import io
+
+import highdicom as hd
+import pytest
+from fastapi.testclient import TestClient
+from pacs_helpers import DATA, build_study
+
+from chestxai.models.checkpoint import load_checkpoint
+from chestxai.pacs.objects import to_bytes
+from chestxai.service import ServiceConfig, create_app
+
+IMAGE = sorted((DATA / "images").glob("*.png"))[0]
+
+
+@pytest.fixture(scope="module")
+def client(pacs_checkpoint):
+    app = create_app(load_checkpoint(pacs_checkpoint), None, model_name="tiny", config=ServiceConfig(token=None))
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
+def test_dicom_sr_answer_matches_the_json_analysis(client):
+    study, (source, *_) = build_study([IMAGE], lateral=False, corrupt=False, other=False)
+    data = to_bytes(source)
+    files = {"file": ("image.dcm", data, "application/dicom")}
+    answer = client.post("/api/v1/analyze?format=dicom-sr", files=files, data={"methods": "gradcam"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/dicom"
+    sr = hd.sr.srread(io.BytesIO(answer.content))
+    assert sr.StudyInstanceUID == study and sr.PatientID == source.PatientID and sr.Modality == "SR"
+    measured = {m.name.meaning.removeprefix("Probability of "): m.value
+                for m in sr.content.get_image_measurement_groups()[0].get_measurements()
+                if m.name.meaning.startswith("Probability of ")}
+    expected = client.post("/api/v1/analyze", files=files, data={"methods": "gradcam", "k": "0"}).json()
+    assert measured.keys() == expected["probabilities"].keys()
+    for finding, p in expected["probabilities"].items():
+        assert abs(measured[finding] - p) < 1e-4
+    roi = sr.content.get_planar_roi_measurement_groups()[0].roi
+    box = expected["explanations"]["gradcam"]["box"]
+    assert roi.value[:, 0].min() == box["x"] and roi.value[:, 1].max() == box["y"] + box["h"]
+
+
+def test_dicom_sr_refuses_what_it_cannot_answer(client, dicom_writer, tmp_path):
+    png = {"file": ("image.png", IMAGE.read_bytes(), "image/png")}
+    answer = client.post("/api/v1/analyze?format=dicom-sr", files=png)
+    assert answer.status_code == 400 and "not DICOM" in answer.json()["error"]
+    import numpy as np
+    from PIL import Image
+
+    film = (np.asarray(Image.open(IMAGE).convert("L"), np.uint16) * 16)  # a radiograph: the scope check passes it
+    bare = dicom_writer(tmp_path / "bare.dcm", film).read_bytes()  # no study UIDs
+    answer = client.post("/api/v1/analyze?format=dicom-sr", files={"file": ("bare.dcm", bare, "application/dicom")})
+    assert answer.status_code == 422 and "StudyInstanceUID" in answer.json()["error"]
+
+
+def test_an_unknown_format_is_a_400_naming_the_offered_ones(client):
+    answer = client.post("/api/v1/analyze?format=xml", files={"file": ("a.png", b"not read", "image/png")})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "format='xml' is not offered here; choose one of: json, dicom-sr"
