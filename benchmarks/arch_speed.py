@@ -84,7 +84,7 @@ def main() -> None:
     params = {a: sum(p.numel() for p in m.parameters()) / 1e6 for a, m in models.items()}
     print(f"# Architecture speed against {BASELINE}, {args.image_size} px\n")
     print(f"Command: `python benchmarks/arch_speed.py --image-size {args.image_size} --repeats {args.repeats} "
-          f"--threads {args.threads}`; torch {torch.__version__}, {args.threads} thread(s), "
+          f"--threads {args.threads} --methods {args.methods}`; torch {torch.__version__}, {args.threads} thread(s), "
           f"{platform.processor() or platform.machine()}; median of {args.repeats} interleaved repeats, "
           "ms per image (speed-up = DenseNet-121 ms / this ms).\n")
     print("| task | " + " | ".join(f"{a} ({params[a]:.1f}M) ms" for a in archs) + " | "
