@@ -1,5 +1,5 @@
 """The README says what the shipped model does: its model-derived lines are exactly what
-``benchmarks/readme_numbers.py`` computes from the shipped files now."""
+``release/readme_numbers.py`` computes from the shipped files now."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-_SPEC = importlib.util.spec_from_file_location("readme_numbers", REPO / "benchmarks" / "readme_numbers.py")
+_SPEC = importlib.util.spec_from_file_location("readme_numbers", REPO / "release" / "readme_numbers.py")
 readme_numbers = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(readme_numbers)
 
@@ -18,7 +18,7 @@ _SPEC.loader.exec_module(readme_numbers)
 def test_readme_numbers_match_the_shipped_model() -> None:
     text = readme_numbers.README.read_text()
     assert readme_numbers.render(text, readme_numbers.facts()) == text, (
-        "the README's numbers no longer match the shipped model: run python benchmarks/readme_numbers.py")
+        "the README's numbers no longer match the shipped model: run python release/readme_numbers.py")
 
 
 def test_a_drifted_number_is_caught() -> None:

@@ -5,7 +5,7 @@ caption, the ``curl`` answer, the scope-check table); :func:`render` recomputes 
 rewrites those lines in place, and ``tests/test_readme.py`` fails when ``render(README) != README``, i.e. when the
 README no longer says what the shipped model does.
 
-    python benchmarks/readme_numbers.py [--screenshots]
+    python release/readme_numbers.py [--screenshots]
 
 ``--screenshots`` also retakes ``docs/service_screenshot.png`` and ``docs/scope_warning.png`` with the browser test
 (needs Chromium at /usr/bin/chromium).
