@@ -279,6 +279,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     command = args.command_line
     summary = explain_files(model, args.images, methods, args.finding, args.out, threshold=args.threshold,
                             positive_only=args.positive_only, command=command)
+    for message in summary["warnings"].values():
+        print(f"chestxai: warning: {message}", file=sys.stderr)
     for path, message in summary["errors"].items():
         print(f"chestxai: error: {message}", file=sys.stderr)
     print(json.dumps(summary["images"], indent=2, default=float))

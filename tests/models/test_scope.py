@@ -148,3 +148,21 @@ def test_predict_warns_about_a_child_and_answers(capsys: pytest.CaptureFixture[s
     assert set(json.loads(captured.out)[str(CHILD_IMAGE)]) == {"effusion", "pneumonia", "normal"}
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and "outside the model's population" in err[0] and "kermany-paediatric" in err[0]
+
+
+def test_explain_runs_the_scope_check_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """explain answers in the same way: the red square refused in one line (no maps), the child's film explained
+    with one warning naming the model that fits, the adult film explained without a word."""
+    red = red_square(tmp_path)
+    out = tmp_path / "maps"
+    code = main(["explain", "--model", "nih-adult", "--methods", "gradcam", "--finding", "effusion", "--out", str(out),
+                 str(red), str(CHILD_IMAGE), str(NIH_IMAGE)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert list(json.loads(captured.out)) == [str(CHILD_IMAGE), str(NIH_IMAGE)]
+    err = captured.err.strip().splitlines()
+    assert len(err) == 2
+    assert err[0].startswith(f"chestxai: warning: {CHILD_IMAGE}: outside the model's population") and \
+        "kermany-paediatric" in err[0]
+    assert err[1].startswith(f"chestxai: error: {red}: not a chest radiograph (")
+    assert not (out / "red").exists() and (out / CHILD_IMAGE.stem / "gradcam.png").is_file()

@@ -18,6 +18,7 @@ from torch import nn
 from chestxai.errors import ChestXAIError, ConfigError
 from chestxai.explain.base import SaliencyMap, check_fraction, get_method
 from chestxai.explain.evidence import overlay, panel, to_box
+from chestxai.models.scope import NOT_A_CHEST_RADIOGRAPH, OUTSIDE_POPULATION, check_scope_batch, refusal
 
 
 def unique_stems(paths: Sequence[str | Path]) -> list[str]:
@@ -29,17 +30,18 @@ def unique_stems(paths: Sequence[str | Path]) -> list[str]:
     return stems
 
 
-def read_images(paths: Sequence[str | Path]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Decode every path; unreadable ones are reported (path -> message) instead of stopping the batch."""
-    from chestxai.data.io import read_image
+def read_images(paths: Sequence[str | Path]) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, dict]]:
+    """Decode every path (pixels and DICOM header); unreadable ones are reported (path -> message) instead of
+    stopping the batch."""
+    from chestxai.data.io import read_image_and_header
 
-    images, errors = {}, {}
+    images, errors, headers = {}, {}, {}
     for path in paths:
         try:
-            images[str(path)] = read_image(path)
+            images[str(path)], headers[str(path)] = read_image_and_header(path)
         except ChestXAIError as exc:
             errors[str(path)] = str(exc)
-    return images, errors
+    return images, errors, headers
 
 
 def map_record(smap: SaliencyMap, image: str, threshold: float, command: str | None) -> dict[str, Any]:
@@ -73,21 +75,31 @@ def explain_files(
     method_params: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Explain ``finding`` on each image with each method and write the files above; returns a summary
-    ``{"images": {path: {method: {probability, box}}}, "errors": {path: message}}``."""
+    ``{"images": {path: {method: {probability, box}}}, "errors": {path: message}, "warnings": {path: message}}``
+    (refused by the scope check: an error; outside the model's population: a warning)."""
     check_fraction("threshold", threshold)
     if positive_only is not None:
         check_fraction("--positive-only", positive_only)
     model.finding_index(finding)  # fail before any work on an unknown finding
     classes = {name: get_method(name) for name in methods}
     stems = dict(zip(map(str, paths), unique_stems(paths)))
-    images, errors = read_images(paths)
+    images, errors, headers = read_images(paths)
+    # The scope check runs first, as before every prediction: a refused image is an error of the batch (no maps), one
+    # outside the model's population is explained with a warning naming the model that fits.
+    warnings: dict[str, str] = {}
+    for name, scope in zip(list(images), check_scope_batch(model, list(images.values()), list(headers.values()))):
+        if scope.scope == NOT_A_CHEST_RADIOGRAPH:
+            errors[name] = str(refusal(name, scope))
+            del images[name]
+        elif scope.scope == OUTSIDE_POPULATION:
+            warnings[name] = f"{name}: {scope.warning()}"
     names = list(images)
     results: dict[str, dict[str, SaliencyMap]] = {name: {} for name in names}
     for method, cls in classes.items():
         with cls(model, **(method_params or {}).get(method, {})) as explainer:
             for name, smap in zip(names, explainer.explain([images[n] for n in names], finding)):
                 results[name][method] = smap
-    summary: dict[str, Any] = {"images": {}, "errors": errors}
+    summary: dict[str, Any] = {"images": {}, "errors": errors, "warnings": warnings}
     for name in names:
         folder = Path(out) / stems[name]
         summary["images"][name] = {}
