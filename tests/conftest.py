@@ -145,3 +145,13 @@ def _brightness_saliency(model: Classifier, x: torch.Tensor) -> list[np.ndarray]
 @pytest.fixture
 def brightness_saliency():
     return _brightness_saliency
+
+
+@pytest.fixture(scope="session")
+def service_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small untrained three-finding classifier (64 px) for the service and PACS tests."""
+    torch.manual_seed(0)
+    model = Classifier(["effusion", "pneumonia", "normal"], "densenet121", Preprocess(64))
+    path = tmp_path_factory.mktemp("service_model") / "model.pt"
+    save_checkpoint(model, path)
+    return path

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pacs_helpers import DICOMWEB_PLUGIN, ORTHANC, Orthanc  # noqa: E402
 
 from chestxai.data.datasets import load_dataset  # noqa: E402
-from chestxai.data.preprocess import Preprocess  # noqa: E402
-from chestxai.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from chestxai.models.classifier import Classifier  # noqa: E402
+from chestxai.models.checkpoint import load_checkpoint  # noqa: E402
 from chestxai.retrieval.api import index_dataset  # noqa: E402
 from chestxai.retrieval.embedders import build_embedder  # noqa: E402
 
@@ -26,12 +23,9 @@ needs_orthanc = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def pacs_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = Classifier(["effusion", "pneumonia", "normal"], "densenet121", Preprocess(64))
-    path = tmp_path_factory.mktemp("pacs_model") / "model.pt"
-    save_checkpoint(model, path)
-    return path
+def pacs_checkpoint(service_checkpoint: Path) -> Path:
+    """The service tests' small three-finding classifier: the PACS flows run the same analysis."""
+    return service_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -10,26 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from fastapi.testclient import TestClient
 from service_helpers import LOCAL, N_CASES
 
 from chestxai.data.datasets import load_dataset
-from chestxai.data.preprocess import Preprocess
-from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
+from chestxai.models.checkpoint import load_checkpoint
 from chestxai.models.classifier import Classifier
 from chestxai.retrieval.api import index_dataset
 from chestxai.retrieval.embedders import build_embedder
 from chestxai.service import ServiceConfig, create_app
-
-
-@pytest.fixture(scope="session")
-def service_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = Classifier(["effusion", "pneumonia", "normal"], "densenet121", Preprocess(64))
-    path = tmp_path_factory.mktemp("service_model") / "model.pt"
-    save_checkpoint(model, path)
-    return path
 
 
 @pytest.fixture(scope="session")
