@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -371,7 +370,7 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
 
 def apply(name: str, result: dict[str, Any]) -> None:
     """Scope statistics into the shipped checkpoint's metadata (weights written back as read), figures into its card."""
-    from chestxai.models.card import render_card
+    from chestxai.models.card import read_card, write_card
     from chestxai.models.checkpoint import atomic_torch_save, read_checkpoint
     from chestxai.models.zoo import MODELS, shipped_models
 
@@ -379,12 +378,10 @@ def apply(name: str, result: dict[str, Any]) -> None:
     payload = read_checkpoint(path)
     payload["meta"]["scope"] = result["stats"].to_meta()
     atomic_torch_save(payload, path)
-    card_path = MODELS / name / "card.json"
-    card = json.loads(card_path.read_text())
+    card = read_card(MODELS / name)
     card["scope"] = figures(name, result)
     card["size_mb"] = path.stat().st_size / 2**20
-    card_path.write_text(json.dumps(card, indent=2, default=float))
-    (MODELS / name / "MODEL_CARD.md").write_text(render_card(card))
+    write_card(MODELS / name, card)
 
 
 def main() -> None:

@@ -191,7 +191,9 @@ def table(result: dict[str, Any]) -> list[str]:
 
 def apply_shift(name: str, result: dict[str, Any]) -> None:
     """Write the prior shift into shipped model ``name`` (metadata only) and rewrite its thresholds and card."""
-    from cards import examples, render_card, sample_metrics  # release/cards.py, this script's neighbour
+    from cards import examples, sample_metrics  # release/cards.py, this script's neighbour
+
+    from chestxai.models.card import read_card, write_card
 
     from chestxai.models.checkpoint import atomic_torch_save, load_checkpoint, read_checkpoint
     from chestxai.models.zoo import MODELS, shipped_models
@@ -206,15 +208,13 @@ def apply_shift(name: str, result: dict[str, Any]) -> None:
     meta["thresholds"] = {f: float(sigmoid(logit(np.float64(t)) + shift[f])) for f, t in meta["thresholds"].items()}
     atomic_torch_save(payload, path)
 
-    card_path = MODELS / name / "card.json"
-    card = json.loads(card_path.read_text())
+    card = read_card(MODELS / name)
     shipped = load_checkpoint(path)
     sample_auc, probs, sample_data = sample_metrics(shipped, MODELS.parent / "samples" / card["sample"])
     card.update(thresholds=meta["thresholds"], sample_auc=sample_auc, logit_shift=shift,
                 examples=examples(sample_data, probs, shipped.findings, meta["thresholds"]),
                 calibration={f: {k: r[k] for k in ("raw", "prior")} for f, r in result["findings"].items()})
-    card_path.write_text(json.dumps(card, indent=2, default=float))
-    (MODELS / name / "MODEL_CARD.md").write_text(render_card(card))
+    write_card(MODELS / name, card)
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import numpy as np
 from chestxai.data.datasets import load_dataset
 from chestxai.evaluate.classification import auc, auc_ci
 from chestxai.evaluate.report import predict_dataset
-from chestxai.models.card import render_card  # noqa: F401 - the release steps render the card through this module
 
 
 def auc_entry(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from chestxai.data.datasets import load_dataset
 from chestxai.data.io import read_image
 from chestxai.data.preprocess import Preprocess
 from chestxai.data.split import holdout_rows
+from chestxai.models.card import render_card, write_card
 from chestxai.models.checkpoint import load_checkpoint, save_checkpoint
 from chestxai.models.zoo import MODELS, SAMPLES
 from chestxai.train.fit import invoking_command
 
-from cards import auc_entry, examples, judged_within, render_card, sample_metrics  # release/cards.py
-
+from cards import auc_entry, examples, judged_within, sample_metrics  # release/cards.py
 
 ATTRIBUTION = {
     "nih": (
@@ -231,8 +231,7 @@ def main() -> None:
         "examples": examples(sample_data, probs, model.findings, thresholds),
         "data": DATA_TEXT[args.sample], "limits": LIMITS[args.sample],
     }
-    (out / "card.json").write_text(json.dumps(card, indent=2, default=float))
-    (out / "MODEL_CARD.md").write_text(render_card(card))
+    write_card(out, card)
     print(render_card(card))
 
 

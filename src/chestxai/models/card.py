@@ -7,7 +7,11 @@ the card through :func:`render_card`.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+from chestxai.data.atomic import atomic_write_text
 
 
 def probability_lines(card: dict[str, Any]) -> list[str]:
@@ -107,3 +111,14 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
             f"noise, gradients, CT-like slices), {scope['unseen_kinds_refused']:.1%} were refused. The layout part "
             "was added after a first version (embedding distances alone) was measured on this set and passed most "
             "altered radiographs; its settings were chosen on development images only."]
+
+
+def read_card(folder: str | Path) -> dict[str, Any]:
+    """A shipped model's machine card (``folder/card.json``)."""
+    return json.loads((Path(folder) / "card.json").read_text())
+
+
+def write_card(folder: str | Path, card: dict[str, Any]) -> None:
+    """Write ``card.json`` and the ``MODEL_CARD.md`` rendered from it into ``folder``, each atomically."""
+    atomic_write_text(json.dumps(card, indent=2, default=float), Path(folder) / "card.json")
+    atomic_write_text(render_card(card), Path(folder) / "MODEL_CARD.md")
