@@ -122,3 +122,20 @@ def test_node_round_trip_and_outage(routed, tmp_path: Path):
     for secret in (PATIENT_ID, *PATIENT_NAME.split("^")):
         assert secret not in text
         assert not any(secret in name for name in names)
+
+
+def test_spool_lists_complete_files_only_and_drops_a_crashs_temporaries(tmp_path: Path):
+    """The sender must never read a result still being written (the atomic write's hidden temporary ends in
+    .dcm too), and a temporary left by a crash is not a result."""
+    from chestxai.data.atomic import atomic_path
+    from chestxai.pacs.node import Spool
+
+    spool = Spool(tmp_path / "spool")
+    done = Spool.put(spool.outbox, b"complete")
+    with atomic_path(spool.outbox / "later.dcm") as tmp:
+        tmp.write_bytes(b"half")
+        assert tmp.exists() and Spool.files(spool.outbox) == [done]  # a write in progress is not listed
+    crashed = spool.outbox / ".left-by-a-crash.tmp.dcm"
+    crashed.write_bytes(b"half")
+    Spool(tmp_path / "spool")  # the node restarting
+    assert not crashed.exists() and Spool.files(spool.outbox) == sorted([done, spool.outbox / "later.dcm"])

@@ -42,6 +42,13 @@ def test_dicom_sr_answer_matches_the_json_analysis(client):
     roi = sr.content.get_planar_roi_measurement_groups()[0].roi
     box = expected["explanations"]["gradcam"]["box"]
     assert roi.value[:, 0].min() == box["x"] and roi.value[:, 1].max() == box["y"] + box["h"]
+    # The algorithm (model name and version) is identified once in each measurement group, not per measurement.
+    from pydicom.sr.codedict import codes
+
+    for group in (sr.content.get_image_measurement_groups()[0], sr.content.get_planar_roi_measurement_groups()[0]):
+        names = hd.sr.utils.find_content_items(group[0], name=codes.DCM.AlgorithmName, recursive=True)
+        versions = hd.sr.utils.find_content_items(group[0], name=codes.DCM.AlgorithmVersion, recursive=True)
+        assert [n.value for n in names] == ["tiny"] and len(versions) == 1 and versions[0].value
 
 
 def test_dicom_sr_refuses_what_it_cannot_answer(client, dicom_writer, tmp_path):

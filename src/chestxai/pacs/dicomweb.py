@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from dicomweb_client.session_utils import create_session, create_session_from_us
 from pydicom.dataset import Dataset
 
 from chestxai.errors import ChestXAIError
-from chestxai.pacs.objects import SERIES_PREFIX, ModelInfo, ResultSeries, build_results, result_key, to_bytes
+from chestxai.pacs.objects import SERIES_PREFIX, Analysed, ModelInfo, ResultSeries, result_key
 from chestxai.service.analysis import Analyzer
 
 USER_ENV, PASSWORD_ENV = "CHESTXAI_PACS_USER", "CHESTXAI_PACS_PASSWORD"
@@ -104,6 +106,7 @@ class Pacs:
 
     def __init__(self, url: str, user: str | None = None, password: str | None = None,
                  ca_bundle: str | None = None) -> None:
+        self._settings = (url, user, password, ca_bundle)
         self.url = url.rstrip("/")
         if not re.match(r"^https?://", self.url):
             raise PacsError(f"--url must start with http:// or https://, not {url!r}")
@@ -118,6 +121,10 @@ class Pacs:
         # dicomweb-client retries every failed request (a refused connection too) 5 times over ~30 s by default;
         # three tries over ~1 s ride out a busy server without keeping a user waiting on a dead one.
         self.client.set_http_retry_params(max_attempts=3, wait_exponential_multiplier=250)
+
+    def copy(self) -> "Pacs":
+        """The same server through a session of its own (a requests session is not shared between threads)."""
+        return Pacs(*self._settings)
 
     def studies(self, study: str | None = None, since: str | None = None) -> list[str]:
         """Study UIDs: the one named, those from ``since`` (YYYYMMDD) on, or every study holding CR/DX images."""
@@ -192,58 +199,144 @@ def is_lateral(view: str) -> bool:
     return view.strip().upper() in LATERAL_VIEWS
 
 
-def analyze_source(analyzer: Analyzer, source: Dataset, methods: str | None, info: ModelInfo,
-                   series: ResultSeries, kinds: tuple[str, ...] = RESULT_KINDS, instance_number: int = 1
-                   ) -> list[Dataset]:
-    """One source image through the service's analysis, as result objects (decode errors are ImageReadError)."""
-    analysis = analyzer.analyze(to_bytes(source), methods, name=f"instance {source.SOPInstanceUID}.dcm")
-    return build_results(source, analyzer, analysis, info, series, kinds, instance_number)
+@dataclass
+class _Job:
+    """One image to analyse, retrieved: its study, the result kinds it lacks, its study's new result series."""
+
+    study: str
+    source: Dataset
+    missing: tuple[str, ...]
+    results: ResultSeries
+
+
+_END = object()  # closes a stage's queue
+
+
+class _Pipeline:
+    """Three stages on three threads, so network, inference and object building overlap instead of adding up:
+    a fetcher (QIDO + WADO of the next images), the caller's thread (the analysis: the analyzer is not
+    thread-safe), a storer (highdicom builds the objects, one STOW-RS per image). Queues are short, so at most a
+    few images are held at once. The first error of any stage stops all three and is raised by :meth:`run`: what
+    was stored stays complete (one image's objects are one request), what was not is stored by the next run."""
+
+    def __init__(self, pacs: Pacs, analyzer: Analyzer, methods: str | None, log: Callable[[str], None],
+                 stored: Callable[[str], None]) -> None:
+        self.pacs, self.analyzer, self.methods, self.log, self.stored = pacs, analyzer, methods, log, stored
+        self.info = ModelInfo.of(analyzer)
+        self.fetched: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.analysed: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+
+    def _put(self, q: queue.Queue[Any], item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self, q: queue.Queue[Any]) -> Any:
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _stage(self, body: Callable[[], None], q: queue.Queue[Any]) -> None:
+        try:
+            body()
+        except BaseException as exc:  # noqa: BLE001 -- handed to run(), which raises it on the caller's thread
+            self.errors.append(exc)
+            self.stop.set()
+        finally:
+            self._put(q, _END)
+
+    def fetch(self, studies: list[str], summary: Summary) -> None:
+        """Queue every CR/DX frontal image of ``studies`` that has no complete result of this model version."""
+        pacs, info, log = self.pacs, self.info, self.log
+        for study in studies:
+            series_items = pacs.series(study)
+            done = pacs.stored_results(study, series_items)
+            results = ResultSeries()
+            for item in series_items:
+                description, modality = _value(item, "SeriesDescription"), _value(item, "Modality")
+                if description.startswith(SERIES_PREFIX):
+                    continue
+                series_uid = _value(item, "SeriesInstanceUID")
+                for inst in pacs.instances(study, series_uid):
+                    if self.stop.is_set():
+                        return
+                    sop = _value(inst, "SOPInstanceUID")
+                    if modality not in ANALYSED_MODALITIES:
+                        summary.skipped_modality += 1
+                        log(f"skipped: instance {sop} is {modality or 'of no modality'}, not CR/DX")
+                        continue
+                    if is_lateral(_value(inst, "ViewPosition")):
+                        summary.skipped_lateral += 1
+                        log(f"skipped: instance {sop} is a lateral view ({_value(inst, 'ViewPosition')})")
+                        continue
+                    missing = tuple(k for k in RESULT_KINDS if k not in done.get((sop, info.key), set()))
+                    if not missing:
+                        summary.already_done += 1
+                        continue
+                    source = pacs.retrieve(study, series_uid, sop)
+                    if is_lateral(str(source.get("ViewPosition", ""))):
+                        summary.skipped_lateral += 1
+                        log(f"skipped: instance {sop} is a lateral view ({source.ViewPosition})")
+                        continue
+                    if not self._put(self.fetched, _Job(study, source, missing, results)):
+                        return
+
+    def store(self, pacs: Pacs, summary: Summary) -> None:
+        """Build and store each analysed image's objects, in the order they were analysed."""
+        while (item := self._get(self.analysed)) is not _END:
+            job, analysed, number = item
+            objects = analysed.objects(self.info, job.results, job.missing, number)
+            pacs.store(objects, job.study)
+            summary.analysed += 1
+            summary.stored_objects += len(objects)
+            sop = str(job.source.SOPInstanceUID)
+            self.stored(sop)
+            self.log(f"stored: {len(objects)} result objects for instance {sop}")
+
+    def run(self, studies: list[str], summary: Summary) -> Summary:
+        fetcher = threading.Thread(target=self._stage, args=(lambda: self.fetch(studies, summary), self.fetched),
+                                   name="chestxai-fetch", daemon=True)
+        storer = threading.Thread(target=self._stage, args=(lambda: self.store(self.pacs.copy(), summary), self.analysed),
+                                  name="chestxai-store", daemon=True)
+        fetcher.start()
+        storer.start()
+        number = 0
+        try:
+            while (job := self._get(self.fetched)) is not _END:
+                try:
+                    analysed = Analysed.of(self.analyzer, job.source, self.methods)
+                except ChestXAIError as exc:
+                    summary.failed.append(str(job.source.SOPInstanceUID))
+                    self.log(f"failed: {exc}")
+                    continue
+                number += 1
+                if not self._put(self.analysed, (job, analysed, number)):
+                    break
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            self._put(self.analysed, _END)
+            storer.join()
+            self.stop.set()
+            fetcher.join()
+        if self.errors:
+            raise self.errors[0]
+        return summary
 
 
 def analyze_studies(pacs: Pacs, analyzer: Analyzer, studies: list[str], methods: str | None = None,
                     log: Callable[[str], None] = lambda m: None,
                     stored: Callable[[str], None] = lambda sop: None) -> Summary:
-    """Analyse every CR/DX frontal image of ``studies`` that has no complete result of this model version yet."""
-    info = ModelInfo.of(analyzer)
-    summary = Summary(studies=len(studies))
-    for study in studies:
-        series_items = pacs.series(study)
-        done = pacs.stored_results(study, series_items)
-        results = ResultSeries()
-        for item in series_items:
-            description, modality = _value(item, "SeriesDescription"), _value(item, "Modality")
-            if description.startswith(SERIES_PREFIX):
-                continue
-            series_uid = _value(item, "SeriesInstanceUID")
-            for inst in pacs.instances(study, series_uid):
-                sop = _value(inst, "SOPInstanceUID")
-                if modality not in ANALYSED_MODALITIES:
-                    summary.skipped_modality += 1
-                    log(f"skipped: instance {sop} is {modality or 'of no modality'}, not CR/DX")
-                    continue
-                if is_lateral(_value(inst, "ViewPosition")):
-                    summary.skipped_lateral += 1
-                    log(f"skipped: instance {sop} is a lateral view ({_value(inst, 'ViewPosition')})")
-                    continue
-                missing = tuple(k for k in RESULT_KINDS if k not in done.get((sop, info.key), set()))
-                if not missing:
-                    summary.already_done += 1
-                    continue
-                source = pacs.retrieve(study, series_uid, sop)
-                if is_lateral(str(source.get("ViewPosition", ""))):
-                    summary.skipped_lateral += 1
-                    log(f"skipped: instance {sop} is a lateral view ({source.ViewPosition})")
-                    continue
-                try:
-                    objects = analyze_source(analyzer, source, methods, info, results, missing,
-                                             summary.analysed + 1)
-                except ChestXAIError as exc:
-                    summary.failed.append(sop)
-                    log(f"failed: {exc}")
-                    continue
-                pacs.store(objects, study)
-                summary.analysed += 1
-                summary.stored_objects += len(objects)
-                stored(sop)
-                log(f"stored: {len(objects)} result objects for instance {sop}")
-    return summary
+    """Analyse every CR/DX frontal image of ``studies`` that has no complete result of this model version yet
+    (retrieval, analysis and storing overlap: :class:`_Pipeline`)."""
+    return _Pipeline(pacs, analyzer, methods, log, stored).run(studies, Summary(studies=len(studies)))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import (
     ComprehensiveSRStorage,
     ComputedRadiographyImageStorage,
@@ -36,8 +36,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from chestxai.data.atomic import atomic_write_bytes
 from chestxai.data.io import read_image_bytes
 from chestxai.errors import ChestXAIError, ConfigError
-from chestxai.pacs.dicomweb import analyze_source, is_lateral
-from chestxai.pacs.objects import ModelInfo, ResultSeries, to_bytes
+from chestxai.pacs.dicomweb import is_lateral
+from chestxai.pacs.objects import Analysed, ModelInfo, ResultSeries, to_bytes
 from chestxai.service.analysis import Analyzer
 
 ACCEPTED = (ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
@@ -67,6 +67,11 @@ class Destination:
         return dest
 
 
+# Results are sent from their spool files without decoding and encoding them again (they are written in Explicit
+# VR Little Endian, which every association of the sender proposes): pynetdicom's documented switch.
+_config.STORE_SEND_CHUNKED_DATASET = True
+
+
 class Spool:
     """Two folders of DICOM files written atomically: ``inbox`` (accepted images) and ``outbox`` (results)."""
 
@@ -75,7 +80,7 @@ class Spool:
         self.inbox, self.outbox = self.root / "inbox", self.root / "outbox"
         for folder in (self.inbox, self.outbox):
             folder.mkdir(parents=True, exist_ok=True)
-            for stale in folder.glob("*.tmp"):  # left by a crash mid-write: never a complete file
+            for stale in folder.glob(".*"):  # atomic writes' temporaries left by a crash: never a complete file
                 stale.unlink(missing_ok=True)
 
     @staticmethod
@@ -86,11 +91,13 @@ class Spool:
 
     @staticmethod
     def files(folder: Path) -> list[Path]:
-        return sorted(folder.glob("*.dcm"))
+        """The complete files, oldest first (not the hidden temporaries of writes in progress)."""
+        return sorted(p for p in folder.glob("*.dcm") if not p.name.startswith("."))
 
 
 class DicomNode:
-    """The SCP, one analysis worker thread (the analyzer is not thread-safe) and one sender thread."""
+    """The SCP, one analysis worker thread (the analyzer is not thread-safe), one thread building the result
+    objects (overlapping the next analysis) and one sender thread."""
 
     def __init__(self, make_analyzer: Callable[[], Analyzer], ae_title: str, port: int, send_to: Destination, spool: str | Path,
                  methods: str | None = None, host: str = "0.0.0.0", retry_base: float = 1.0,
@@ -107,6 +114,8 @@ class DicomNode:
         self.info: ModelInfo | None = None
         self.result_series: dict[str, ResultSeries] = {}
         self.work: queue.Queue[Path | None] = queue.Queue()
+        self.analysed: queue.Queue[tuple[Path, Analysed, int] | None] = queue.Queue(maxsize=2)
+        self.numbered = 0
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.counts = {"received": 0, "rejected": 0, "analysed": 0, "failed": 0, "skipped": 0, "sent": 0}
@@ -161,15 +170,18 @@ class DicomNode:
             self.analyzer.close()
 
     def _work(self) -> None:
-        while True:
-            path = self.work.get()
-            if path is None:
-                return
-            try:
-                self._analyse(path)
-            except Exception as exc:  # noqa: BLE001 -- one bad image must not stop the node
-                self.counts["failed"] += 1
-                self.log(f"failed: {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+        try:
+            while True:
+                path = self.work.get()
+                if path is None:
+                    return
+                try:
+                    self._analyse(path)
+                except Exception as exc:  # noqa: BLE001 -- one bad image must not stop the node
+                    self.counts["failed"] += 1
+                    self.log(f"failed: {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+        finally:
+            self.analysed.put(None)
 
     def _analyse(self, path: Path) -> None:
         source = dcmread(path)
@@ -178,22 +190,35 @@ class DicomNode:
             self.log(f"skipped: instance {source.SOPInstanceUID} is a lateral view ({source.ViewPosition})")
             path.unlink(missing_ok=True)
             return
-        study = str(source.StudyInstanceUID)
-        series = self.result_series.setdefault(study, ResultSeries())
         try:
-            objects = analyze_source(self.analyzer, source, self.methods, self.info, series,
-                                     instance_number=self.counts["analysed"] + 1)
+            analysed = Analysed.of(self.analyzer, source, self.methods)
         except ChestXAIError as exc:
             self.counts["failed"] += 1
             self.log(f"failed: {exc}")
             path.unlink(missing_ok=True)
             return
-        for ds in objects:
-            Spool.put(self.spool.outbox, to_bytes(ds))
-        path.unlink(missing_ok=True)
-        self.counts["analysed"] += 1
-        self.log(f"analysed: instance {source.SOPInstanceUID}: {len(objects)} results spooled")
-        self.wake.set()
+        self.numbered += 1
+        self.analysed.put((path, analysed, self.numbered))
+
+    def _build_loop(self) -> None:
+        """Build each analysed image's objects (highdicom, off the analysis thread), spool them, then drop the
+        received image: a node stopped in between analyses that image again on restart, nothing is lost."""
+        while (item := self.analysed.get()) is not None:
+            path, analysed, number = item
+            sop = analysed.source.SOPInstanceUID
+            try:
+                series = self.result_series.setdefault(str(analysed.source.StudyInstanceUID), ResultSeries())
+                objects = analysed.objects(self.info, series, instance_number=number)
+                for ds in objects:
+                    Spool.put(self.spool.outbox, to_bytes(ds))
+            except Exception as exc:  # noqa: BLE001 -- one bad image must not stop the node
+                self.counts["failed"] += 1
+                self.log(f"failed: {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            path.unlink(missing_ok=True)
+            self.counts["analysed"] += 1
+            self.log(f"analysed: instance {sop}: {len(objects)} results spooled")
+            self.wake.set()
 
     def _send_loop(self) -> None:
         failures = 0
@@ -203,7 +228,12 @@ class DicomNode:
                 self.wake.wait(1.0)
                 self.wake.clear()
                 continue
-            if self._send(files):
+            try:
+                sent = self._send(files)
+            except Exception as exc:  # noqa: BLE001 -- the sender must outlive any one failure; retried below
+                sent = False
+                self.log(f"sending failed ({type(exc).__name__}: {str(exc)[:200]})")
+            if sent:
                 failures = 0
                 continue
             failures += 1
@@ -224,7 +254,7 @@ class DicomNode:
             return False
         try:
             for path in files:
-                status = assoc.send_c_store(dcmread(path))
+                status = assoc.send_c_store(path)  # the spooled bytes as they are (STORE_SEND_CHUNKED_DATASET)
                 code = int(getattr(status, "Status", -1)) if status else -1
                 if code == -1:  # no answer: the association broke; keep the file for the retry
                     return False
@@ -263,9 +293,11 @@ class DicomNode:
             raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
         for path in Spool.files(self.spool.inbox):  # accepted before a restart, not yet analysed
             self.work.put(path)
+        builder = threading.Thread(target=self._build_loop, name="chestxai-build", daemon=True)
         sender = threading.Thread(target=self._send_loop, name="chestxai-sender", daemon=True)
+        builder.start()
         sender.start()
-        self.threads = [worker, sender]
+        self.threads = [worker, builder, sender]
         return self
 
     def stop(self) -> None:
