@@ -80,8 +80,9 @@ def render(text: str, f: dict[str, Any]) -> str:
         text = _sub(rf"^\| `{re.escape(name)}` \| [0-9.]+ \(.*$",
                     f"| `{name}` | {card['own_test_in_scope']:.3f} ({card['own_test_n']}) | {caught:.3f} of "
                     f"{card['other_populations_n'][other]} {'Kermany children' if 'kermany' in other else 'NIH adults'}"
-                    f" | {card['non_radiographs_refused']:.3f} (goal 0.99"
-                    + (": not met" if card["non_radiographs_refused"] < 0.99 else "") + ") |", text)
+                    f" | {card['fresh_non_radiographs_refused']:.3f} of {card['fresh_non_radiographs_n']} (goal 0.99"
+                    + (": not met" if card["fresh_non_radiographs_refused"] < 0.99 else "")
+                    + f") | {card['non_radiographs_refused']:.3f} of {card['non_radiographs_n']} |", text)
     return text
 
 

@@ -28,8 +28,11 @@ def test_a_drifted_number_is_caught() -> None:
              "scope": {"a": {"scope": "in_scope"}, "b": {"scope": "in_scope"}},
              "cards": {n: {"own_test_in_scope": 0.5, "own_test_n": 10, "other_populations_flagged": {"x": 0.5},
                            "other_populations_refused": {"x": 0.0}, "other_populations_n": {"x": 4},
-                           "non_radiographs_refused": 0.5} for n in ("nih-adult", "kermany-paediatric")}}
+                           "non_radiographs_refused": 0.5, "non_radiographs_n": 9,
+                           "fresh_non_radiographs_refused": 0.25, "fresh_non_radiographs_n": 8}
+                       for n in ("nih-adult", "kermany-paediatric")}}
     text = readme_numbers.README.read_text()
     rendered = readme_numbers.render(text, facts)
     assert rendered != text and '"effusion": 0.500...' in rendered
     assert "negative for effusion (0.10 < 0.200)" in rendered
+    assert "| 0.250 of 8 (goal 0.99: not met) | 0.500 of 9 |" in rendered

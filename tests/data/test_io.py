@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from chestxai.data.io import file_sha256, read_image, read_image_bytes
+from chestxai.data.io import COLOUR_SHARE, file_sha256, read_header, read_image, read_image_bytes
 from chestxai.errors import ImageReadError
 
 RAMP = np.tile(np.arange(32, dtype=np.uint8) * 8, (24, 1))  # 24 x 32, 0..248
@@ -101,6 +101,32 @@ def test_dicom_recognised_by_magic_without_suffix(tmp_path: Path, dicom_writer) 
     path = dicom_writer(tmp_path / "noext.dcm", np.tile(np.arange(32, dtype=np.uint16), (20, 1)))
     renamed = path.rename(tmp_path / "IMG0001")
     assert read_image(renamed).shape == (20, 32)
+
+
+def _saved(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_colour_share_is_read_before_the_pixels_turn_grey() -> None:
+    """A grey file has no colour fact; the same grey levels stored as RGB (PNG, or JPEG with its chroma subsampling)
+    measure 0; a red-and-grey picture measures its red share."""
+    ramp = Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (64, 1)))
+    assert read_header(_saved(ramp, "PNG"), "g.png") == {}
+    for fmt in ("PNG", "JPEG"):
+        assert read_header(_saved(ramp.convert("RGB"), fmt), f"g.{fmt}") == {COLOUR_SHARE: "0.0000"}
+    picture = np.stack([np.tile(np.arange(256, dtype=np.uint8), (64, 1))] * 3, axis=-1)
+    picture[:16, :, 0], picture[:16, :, 1:] = 255, 0  # a quarter of the rows pure red
+    assert float(read_header(_saved(Image.fromarray(picture), "PNG"), "c.png")[COLOUR_SHARE]) == pytest.approx(0.25)
+    assert read_header(b"not an image at all", "x.png") == {}
+
+
+def test_colour_dicom_measures_its_colour() -> None:
+    from pydicom.data import get_testdata_file
+
+    data = Path(get_testdata_file("SC_rgb_rle.dcm")).read_bytes()  # bundled with pydicom: RGB colour bars
+    assert float(read_header(data, "sc.dcm")[COLOUR_SHARE]) > 0.5
 
 
 def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:

@@ -22,13 +22,16 @@ from chestxai.models.scope import (
     OUTSIDE_POPULATION,
     ScopeStats,
     check_scope,
+    empty_border,
     fit_population,
+    judge_physics,
     parse_age,
     scope_stats,
 )
 from chestxai.models.zoo import SAMPLES
 
 NIH_IMAGE = SAMPLES / "nih" / "images" / "nih_00003847_010.png"  # a held-out adult film (a card example)
+SHARED_IMAGE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "images" / "nih_00000100_000.png"
 CHILD_IMAGE = SAMPLES / "kermany" / "images" / "k_IM-0117-0001.png"  # a held-out child's film
 
 
@@ -112,12 +115,50 @@ def test_population_threshold_is_the_held_out_99th_percentile() -> None:
     assert population.distance(far).min() > 1.5
 
 
-def test_a_model_without_statistics_checks_blank_images_only() -> None:
+def test_a_model_without_statistics_checks_the_header_and_blank_images_only() -> None:
     tiny_model = Classifier(["effusion"], "resnet50", Preprocess(32))
     rng = np.random.default_rng(0)
     result = check_scope(tiny_model, rng.random((64, 64)).astype(np.float32))
     assert result.scope == IN_SCOPE and "no scope statistics" in result.reason
     assert check_scope(tiny_model, np.full((64, 64), 0.3, np.float32)).scope == NOT_A_CHEST_RADIOGRAPH
+    colour = check_scope(tiny_model, rng.random((64, 64)).astype(np.float32), {"colour_share": "0.5000"})
+    assert colour.scope == NOT_A_CHEST_RADIOGRAPH and colour.reason.startswith("a colour image")
+
+
+def test_a_colour_photograph_is_refused_as_a_colour_image(adult, tmp_path: Path) -> None:
+    import skimage.data
+
+    photo = tmp_path / "cat.jpg"
+    Image.fromarray(skimage.data.chelsea()).save(photo)
+    result = chestxai.check_scope(photo, adult)
+    assert result.scope == NOT_A_CHEST_RADIOGRAPH and result.reason.startswith("a colour image"), result
+    grey = tmp_path / "grey_cat.png"
+    Image.fromarray(skimage.data.chelsea()).convert("L").save(grey)
+    assert "colour" not in chestxai.check_scope(grey, adult).reason  # the colour, not the picture, was refused
+
+
+@pytest.mark.skipif(not SHARED_IMAGE.is_file(), reason="needs ../shared/data")
+def test_a_grey_radiograph_saved_as_rgb_jpeg_is_not_a_colour_image(adult, tmp_path: Path) -> None:
+    as_rgb = tmp_path / "film.jpg"
+    Image.open(SHARED_IMAGE).convert("RGB").save(as_rgb, quality=75)
+    assert Image.open(as_rgb).mode == "RGB"
+    assert float(read_header(as_rgb.read_bytes(), as_rgb.name)["colour_share"]) < 0.001
+    assert chestxai.check_scope(as_rgb, adult).scope == chestxai.check_scope(SHARED_IMAGE, adult).scope == IN_SCOPE
+
+
+def test_rules_of_what_a_chest_film_is() -> None:
+    """Tiny fixtures for each rule; a real film passes them all."""
+    yy, xx = np.mgrid[0:128, 0:128] / 127.0
+    noise = np.random.default_rng(1).normal(0.5, 0.15, (128, 128)).clip(0, 1)
+    assert "single pixels" in judge_physics(noise)
+    assert "smooth ramp" in judge_physics(yy)
+    disc = (np.hypot(xx - 0.5, yy - 0.5) < 0.35) * (0.6 + 0.3 * np.sin(xx * 40))  # an object on black
+    assert empty_border(disc) == 1.0 and "empty background" in judge_physics(disc)
+    cut = disc.copy()
+    cut[:, :5] = 0.5  # something reaches one edge: the rule needs every edge empty
+    assert empty_border(cut) < 0.1 and judge_physics(cut) is None
+    film = np.asarray(Image.open(NIH_IMAGE).convert("L"), np.float32) / 255
+    assert judge_physics(film) is None and "blank" in judge_physics(np.zeros((64, 64)))
 
 
 # --- the command line contract -------------------------------------------------------------------------------

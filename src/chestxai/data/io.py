@@ -27,6 +27,14 @@ DEFAULT_MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
 DICOM_SUFFIXES = (".dcm", ".dicom")
 HEADER_TAGS = ("Modality", "BodyPartExamined", "ViewPosition", "PatientAge")  # what the scope check reads
+# A colour file's facts carry COLOUR_SHARE: the share of its pixels whose chroma (largest minus smallest of R, G, B)
+# is at least COLOUR_CHROMA of the full range. A grey radiograph stored as RGB (or as JPEG, whose grey content
+# decodes to channel differences of a level or two) has none; the scope check refuses an image that has many.
+COLOUR_SHARE = "colour_share"
+COLOUR_CHROMA = 0.1
+_COLOUR_MODES = ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "P", "PA")
+_COLOUR_PHOTOMETRIC = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420")
+_COLOUR_MAX_PIXELS = 4_000_000  # larger colour images are measured on a box-reduced copy
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 # What pydicom raises on malformed or undecodable pixel data (bad lengths, missing tags, no decoder plugin).
 _DICOM_DECODE_ERRORS = (ValueError, RuntimeError, NotImplementedError, AttributeError, KeyError, TypeError, EOFError)
@@ -57,17 +65,60 @@ def read_file(path: str | Path) -> bytes:
 
 
 def read_header(data: bytes, name: str = "") -> dict[str, str]:
-    """The DICOM header fields that say what an image is (:data:`HEADER_TAGS`, those present); empty for PNG/JPEG
-    or an unreadable header. No patient identifier is among them."""
-    if not is_dicom(data, name):
-        return {}
-    import pydicom
-
+    """What a file says about what it is, beyond its grey levels: the DICOM header fields :data:`HEADER_TAGS`
+    (those present; none for PNG/JPEG) and, for a file stored in colour (an RGB or palette PNG/JPEG, a colour DICOM),
+    :data:`COLOUR_SHARE` (:func:`colour_share` of its pixels, as text). Empty for an unreadable file (decoding the
+    pixels reports the real problem). No patient identifier is among them."""
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
-    except Exception:  # an unreadable header says nothing; decoding the pixels reports the real problem
+        if not is_dicom(data, name):
+            return _pil_colour(data)
+        import pydicom
+
+        ds = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True,
+                             specific_tags=[*HEADER_TAGS, "PhotometricInterpretation"])
+        facts = {tag: str(ds.get(tag)).strip() for tag in HEADER_TAGS if ds.get(tag) not in (None, "")}
+        if str(ds.get("PhotometricInterpretation", "")).strip().upper() in _COLOUR_PHOTOMETRIC:
+            facts.update(_dicom_colour(data))
+        return facts
+    except Exception:  # the header is a hint: whatever fails here fails again, with a clear message, in decoding
         return {}
-    return {tag: str(ds.get(tag)).strip() for tag in HEADER_TAGS if ds.get(tag) not in (None, "")}
+
+
+def colour_share(rgb: np.ndarray) -> float:
+    """The share of pixels of an ``H x W x 3`` array (integers of their type's full range, or floats in [0, 1])
+    whose chroma is at least :data:`COLOUR_CHROMA`."""
+    rgb = np.asarray(rgb)
+    scale = float(np.iinfo(rgb.dtype).max) if np.issubdtype(rgb.dtype, np.integer) else 1.0
+    channels = rgb[..., :3].astype(np.float32) / scale
+    return float(np.mean(channels.max(axis=-1) - channels.min(axis=-1) >= COLOUR_CHROMA))
+
+
+def _pil_colour(data: bytes) -> dict[str, str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(data))
+        if img.mode not in _COLOUR_MODES or img.width * img.height > DEFAULT_MAX_PIXELS:
+            return {}
+        factor = int(np.ceil(np.sqrt(img.width * img.height / _COLOUR_MAX_PIXELS)))
+        rgb = img.convert("RGB")
+        if factor > 1:
+            rgb = rgb.reduce(factor)
+    return {COLOUR_SHARE: f"{colour_share(np.asarray(rgb)):.4f}"}
+
+
+def _dicom_colour(data: bytes) -> dict[str, str]:
+    import pydicom
+    from pydicom.pixels import pixel_array
+
+    ds = pydicom.dcmread(io.BytesIO(data), force=True)
+    if int(ds.get("Columns", 0) or 0) * int(ds.get("Rows", 0) or 0) > DEFAULT_MAX_PIXELS:
+        return {}
+    arr = pixel_array(ds, index=0) if int(ds.get("NumberOfFrames", 1) or 1) > 1 else ds.pixel_array
+    if arr.ndim != 3:
+        return {}
+    if not np.issubdtype(arr.dtype, np.integer) or arr.dtype.itemsize > 1:
+        arr = _min_max(arr[..., :3].astype(np.float64))  # 16/32-bit colour: spread over [0, 1] like the decoder
+    return {COLOUR_SHARE: f"{colour_share(arr):.4f}"}
 
 
 def read_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

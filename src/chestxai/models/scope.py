@@ -9,10 +9,21 @@ plain red square "pneumonia 0.67". Before it answers, each image is judged, with
 - ``not_a_chest_radiograph``: refused (a photograph, a document, noise, a CT slice, a blank image, a DICOM whose
   Modality or BodyPartExamined says it is something else).
 
-Two kinds of evidence:
+Three kinds of evidence:
 
 - **Metadata**, where the file has any (DICOM ``Modality`` CR/DX, ``BodyPartExamined``, ``ViewPosition``,
-  ``PatientAge`` against the age range the model card states).
+  ``PatientAge`` against the age range the model card states), and whether a file stored in colour holds colour
+  (:data:`chestxai.data.io.COLOUR_SHARE`, measured before the pixels are turned to grey): a radiograph is grey, so
+  an image with more than :data:`MAX_COLOUR_SHARE` of clearly coloured pixels is refused.
+- **What any chest film is**, rules with fixed limits (:func:`judge_physics`): it is not blank; its grey
+  levels vary with anatomy, not from pixel to pixel (noise, text pages and fine textures put most of their variance
+  at the scale of single pixels: :func:`texture_shares`); it is not a smooth ramp (a gradient has next to no
+  variance at the scale of ribs and vessels); and the torso crosses the image, so not every edge of it is empty
+  background (a CT or MR slice, a phantom or a photographed object is surrounded by it: :func:`empty_border`). The
+  limits are wide of what development radiographs show (``benchmarks/results/scope_check.md`` reports their range
+  on every run): of the 762 NIH and 2,691 Kermany development radiographs, none had a pixel-scale share above
+  0.044 or an anatomy-band share below 0.026, and one (a Kermany film inside a thin black frame, 0.98; the next
+  0.88) an emptiest edge that the rule refuses.
 - **Pixels**, all fitted on development patients only: a :class:`LayoutCheck` (is the grey layout that of an upright,
   whole chest radiograph, not an inverted, rotated or cropped one, a photograph or a page?), and the image's
   penultimate embedding (:meth:`Classifier.features`) against Gaussian models of the chest radiograph populations
@@ -23,8 +34,9 @@ Two kinds of evidence:
   refused when it is far from every population's Gaussian (``refuse_at``, a multiple of that percentile).
 
 The statistics live in the checkpoint's metadata (``meta["scope"]``, written by ``benchmarks/scope_check.py
---apply``; weights untouched). A checkpoint without them (a model you trained yourself) gets the metadata and
-blank-image checks only, and says so in the reason.
+--apply``; weights untouched). A checkpoint without them (a model you trained yourself) gets the metadata checks
+(colour included) and the blank-image check only, and says so in the reason: the other rules of
+:func:`judge_physics` come with the statistics, which the check was measured with.
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from chestxai.data.io import COLOUR_SHARE
 from chestxai.errors import OutOfScopeError
 from chestxai.models.classifier import Classifier
 
@@ -51,6 +64,13 @@ UNSPECIFIC_MODALITIES = ("OT", "SC", "")  # secondary capture or "other": the pi
 CHEST_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "TORSO")
 FRONTAL_VIEWS = ("PA", "AP", "")
 MIN_CONTRAST = 0.02  # grey-level standard deviation below which an image holds nothing to read (blank, one colour)
+MAX_COLOUR_SHARE = 0.02  # share of clearly coloured pixels (chestxai.data.io.COLOUR_SHARE) above which: a colour image
+# The rules of judge_physics, on the image shrunk to GUARD_SIZE x GUARD_SIZE: the share of the grey-level variance
+# finer than a Gaussian of PIXEL_SCALE px (refused above MAX_PIXEL_SCALE_SHARE), the share between that and
+# ANATOMY_SCALE px (refused below MIN_ANATOMY_SHARE), and the emptiest of the four edges of a 64 px thumbnail
+# (refused when even the fullest edge is at least MAX_EMPTY_EDGE empty background).
+GUARD_SIZE, PIXEL_SCALE, ANATOMY_SCALE = 256, 1.5, 16.0
+MAX_PIXEL_SCALE_SHARE, MIN_ANATOMY_SHARE, MAX_EMPTY_EDGE = 0.2, 0.01, 0.9
 SCOPE_FORMAT = 1
 
 
@@ -307,6 +327,10 @@ def judge_metadata(metadata: dict[str, Any] | None, stats: ScopeStats | None,
     """``(scope, reason, suggested model)`` from a file's header alone (``in_scope`` when it says nothing)."""
     if not metadata:
         return IN_SCOPE, "", None
+    colour = float(metadata.get(COLOUR_SHARE) or 0.0)
+    if colour > MAX_COLOUR_SHARE:
+        return (NOT_A_CHEST_RADIOGRAPH, f"a colour image: {colour:.2f} of its pixels are clearly coloured, a "
+                f"radiograph is grey (refused above {MAX_COLOUR_SHARE:.2f})", None)
     modality = str(metadata.get("Modality") or "").strip().upper()
     if modality and modality not in RADIOGRAPH_MODALITIES + UNSPECIFIC_MODALITIES:
         return NOT_A_CHEST_RADIOGRAPH, f"DICOM Modality is {modality}, not a radiograph (CR/DX)", None
@@ -344,13 +368,69 @@ def embed(model: Classifier, images: Sequence[np.ndarray], batch_size: int = 32)
     return np.concatenate(out) if out else np.zeros((0, model.num_features), np.float32)
 
 
+def _shrunk(image: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(image, np.float32), (size, size), interpolation=cv2.INTER_AREA
+                      ).astype(np.float64)
+
+
+def texture_shares(image: np.ndarray) -> tuple[float, float]:
+    """``(pixel-scale share, anatomy-band share)`` of the grey-level variance of the image shrunk to
+    :data:`GUARD_SIZE` px: the part finer than a Gaussian blur of :data:`PIXEL_SCALE` px, and the part between that
+    and a blur of :data:`ANATOMY_SCALE` px (ribs, vessels, lung edges)."""
+    import cv2
+
+    work = _shrunk(image, GUARD_SIZE)
+    total = float(work.var()) + 1e-12
+    fine = cv2.GaussianBlur(work, (0, 0), PIXEL_SCALE)
+    coarse = cv2.GaussianBlur(work, (0, 0), ANATOMY_SCALE)
+    return float((work - fine).var()) / total, float((fine - coarse).var()) / total
+
+
+def empty_border(image: np.ndarray, size: int = 64, depth: int = 2, level: float = 0.1) -> float:
+    """The emptiest-edge share: for each of the four edges (``depth`` px of a ``size`` px thumbnail), the share of
+    its pixels within ``level`` of the thumbnail's grey range above its darkest level; the smallest of the four.
+    Near 1 only when the image is an object surrounded on every side by an empty background."""
+    thumb = _shrunk(image, size)
+    lo, hi = float(thumb.min()), float(thumb.max())
+    empty = thumb <= lo + level * (hi - lo)
+    return float(min(empty[:depth].mean(), empty[-depth:].mean(), empty[:, :depth].mean(), empty[:, -depth:].mean()))
+
+
+def _blank(image: np.ndarray) -> str | None:
+    spread = float(np.std(image))
+    return f"a blank image (grey-level spread {spread:.3f})" if spread < MIN_CONTRAST else None
+
+
+def judge_physics(image: np.ndarray) -> str | None:
+    """Why the pixels cannot be a chest radiograph, by what any chest film is (no statistics needed); None if no
+    rule objects."""
+    blank = _blank(image)
+    if blank:
+        return blank
+    pixel_scale, anatomy = texture_shares(image)
+    if pixel_scale > MAX_PIXEL_SCALE_SHARE:
+        return (f"noise, text or a fine texture, not anatomy: {pixel_scale:.2f} of the grey-level variance is at the "
+                f"scale of single pixels (refused above {MAX_PIXEL_SCALE_SHARE:.2f})")
+    if anatomy < MIN_ANATOMY_SHARE:
+        return (f"a smooth ramp with no anatomy: {anatomy:.3f} of the grey-level variance is at the scale of ribs "
+                f"and vessels (refused below {MIN_ANATOMY_SHARE:.2f})")
+    edge = empty_border(image)
+    if edge >= MAX_EMPTY_EDGE:
+        return (f"an object on an empty background (a CT or MR slice, a phantom, a photographed object): every edge "
+                f"of the image is empty ({edge:.2f}), while a chest radiograph's torso crosses the image")
+    return None
+
+
 def judge_pixels(image: np.ndarray, features: np.ndarray | None, stats: ScopeStats | None
                  ) -> tuple[str, float, str, str | None]:
     """``(scope, score, reason, suggested model)`` from the pixels and their embedding."""
-    spread = float(np.std(image))
-    if spread < MIN_CONTRAST:
-        return NOT_A_CHEST_RADIOGRAPH, 0.0, f"a blank image (grey-level spread {spread:.3f})", None
-    if stats is None or features is None:
+    compared = stats is not None and features is not None
+    refused = judge_physics(image) if compared else _blank(image)
+    if refused:
+        return NOT_A_CHEST_RADIOGRAPH, 0.0, refused, None
+    if not compared:
         return IN_SCOPE, 0.0, "pixels not compared: this checkpoint carries no scope statistics", None
     distances = {name: float(p.distance(features[None])[0]) for name, p in stats.populations.items()}
     own = distances[stats.own]
