@@ -7,6 +7,7 @@ Orthanc is Debian's ``orthanc`` with the ``orthanc-dicomweb`` plugin; ``.ci/run`
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -102,7 +103,9 @@ class Orthanc:
     def start(self, timeout: float = 60.0) -> "Orthanc":
         config = self.write_config()
         log = open(self.root / "orthanc.log", "ab")
-        self.process = subprocess.Popen([ORTHANC, str(config)], stdout=log, stderr=subprocess.STDOUT)
+        # TCP_NODELAY=1: DCMTK (Orthanc's DICOM side) then turns Nagle's algorithm off, as the README advises
+        self.process = subprocess.Popen([ORTHANC, str(config)], stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "TCP_NODELAY": "1"})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import highdicom as hd
 import pytest
 from pacs_helpers import DATA, PASSWORD, PATIENT_ID, PATIENT_NAME, USER, Orthanc, TLSProxy, build_study, self_signed_pem
+from pydicom.uid import JPEGBaseline8Bit
 
 from chestxai.cli import main
 from chestxai.pacs import dicomweb
@@ -133,6 +134,11 @@ def test_analyze_stores_sr_gsps_sc_matching_predict_and_explain(orthanc, pacs_en
         assert annotation.ReferencedImageSequence[0].ReferencedSOPInstanceUID == ds.SOPInstanceUID
         drawn = list(annotation.GraphicObjectSequence[0].GraphicData)
         assert drawn[:2] == [x, y] and drawn[4:6] == [x + w, y + h]  # the same box, on the original pixels
+        sc_tags = next(o for o in stored[ds.SOPInstanceUID] if o["Modality"] == "OT")
+        sc = client.retrieve_instance(study, sc_tags["SeriesInstanceUID"], sc_tags["SOPInstanceUID"],
+                                      media_types=(("application/dicom", "*"),))  # as stored
+        assert sc.file_meta.TransferSyntaxUID == JPEGBaseline8Bit  # a picture for the eye, compressed
+        assert sc.pixel_array.shape == (sc.Rows, sc.Columns, 3) and sc.BurnedInAnnotation == "YES"
         label = annotation.TextObjectSequence[0].UnformattedTextValue
         assert label.startswith(f"{finding} ") and label.endswith("gradcam box")
         texts = [item for item in image_group[0].ContentSequence if item.ValueType == "TEXT"]

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
 from chestxai._version import __version__
 from chestxai.data.io import is_dicom
@@ -46,6 +46,7 @@ FINDING_CODES = {  # SNOMED CT codes of the findings the shipped models know
     "pneumonia": ("233604007", "SCT", "Pneumonia"),
     "normal": ("17621005", "SCT", "Normal"),
 }
+SC_TRANSFER_SYNTAX = JPEGBaseline8Bit  # the Secondary Capture's; SR and GSPS are Explicit VR Little Endian
 CHEST_XRAY = hd.sr.CodedConcept("36554-4", "LN", "XR Chest Single view")
 
 
@@ -250,12 +251,14 @@ def overlay_rgb(analyzer: Analyzer, analysis: Analysis, method: str) -> np.ndarr
 
 def build_sc(source: Dataset, rgb: np.ndarray, info: ModelInfo, series: ResultSeries, method: str,
              instance_number: int = 1) -> hd.sc.SCImage:
-    """The heatmap overlay ``rgb`` (:func:`overlay_rgb`: box and notice burnt in) as an RGB Secondary Capture."""
+    """The heatmap overlay ``rgb`` (:func:`overlay_rgb`: box and notice burnt in) as a colour Secondary Capture,
+    JPEG baseline (highdicom encodes it): a picture for the eye, not for diagnosis, at a tenth of the raw RGB's
+    bytes to store and send."""
     sc = hd.sc.SCImage.from_ref_dataset(
-        ref_dataset=source, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
+        ref_dataset=source, pixel_array=rgb, photometric_interpretation="YBR_FULL_422", bits_allocated=8,
         coordinate_system="PATIENT", series_instance_uid=series.uids["OT"], series_number=SERIES["OT"][0],
         sop_instance_uid=generate_uid(), instance_number=instance_number, manufacturer=MANUFACTURER,
-        patient_orientation=_orientation(source), transfer_syntax_uid=ExplicitVRLittleEndian)
+        patient_orientation=_orientation(source), transfer_syntax_uid=SC_TRANSFER_SYNTAX)
     ref = Dataset()
     ref.ReferencedSOPClassUID = source.SOPClassUID
     ref.ReferencedSOPInstanceUID = source.SOPInstanceUID
