@@ -35,12 +35,17 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
 
-def loading_throughput(dataset, image_size: int, batch_size: int, seconds: float = 5.0) -> float:
-    """Images/s of the training data path alone: cached array -> augmentation -> normalised tensors."""
+def loading_throughput(dataset, image_size: int, batch_size: int, arch: str, seconds: float = 5.0) -> float:
+    """Images/s of the training data path alone: cached array -> augmentation -> tensors normalised as ``arch``'s
+    are."""
     from torch.utils.data import DataLoader
 
-    cached = cache_images(dataset, Preprocess(image_size))
-    ds = CachedImageDataset(cached.images, dataset.labels, np.flatnonzero(cached.valid), Preprocess(image_size),
+    from chestxai.models.registry import ARCHITECTURES
+
+    spec = ARCHITECTURES[arch]
+    preprocess = Preprocess(image_size, mean=spec.mean, std=spec.std)
+    cached = cache_images(dataset, preprocess)
+    ds = CachedImageDataset(cached.images, dataset.labels, np.flatnonzero(cached.valid), preprocess,
                             build_augmentation(AUGMENTATIONS, image_size, 0))
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
@@ -129,7 +134,7 @@ def main() -> None:
     if args.add_train:
         dev = with_extra_training(dev, args.add_train)
     within = [f for f in args.within_source.split(",") if f]
-    load_ips = loading_throughput(dev, args.image_size, args.batch_size)
+    load_ips = loading_throughput(dev, args.image_size, args.batch_size, args.arch)
 
     config = TrainConfig(findings + extra, arch=args.arch, pretrained=args.pretrained, image_size=args.image_size,
                          epochs=args.epochs,
