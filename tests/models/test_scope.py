@@ -20,9 +20,11 @@ from chestxai.models.scope import (
     IN_SCOPE,
     NOT_A_CHEST_RADIOGRAPH,
     OUTSIDE_POPULATION,
+    LayoutCheck,
     ScopeStats,
     check_scope,
     empty_border,
+    fit_layout,
     fit_population,
     judge_physics,
     parse_age,
@@ -207,3 +209,83 @@ def test_explain_runs_the_scope_check_first(tmp_path: Path, capsys: pytest.Captu
         "kermany-paediatric" in err[0]
     assert err[1].startswith(f"chestxai: error: {red}: not a chest radiograph (")
     assert not (out / "red").exists() and (out / CHILD_IMAGE.stem / "gradcam.png").is_file()
+
+
+# --- round 3: a lower colour limit, the layout network and the Gaussian of layouts ------------------------------
+
+
+def test_a_grey_film_with_a_sliver_of_colour_is_a_colour_image(tmp_path: Path) -> None:
+    """A radiograph has no clearly coloured pixels at all: a grey picture with a coloured overlay on 0.5% of it (a
+    colour Doppler box, a coloured annotation) is refused, the same picture without it is not."""
+    film = np.asarray(Image.open(NIH_IMAGE).convert("RGB")).copy()
+    h, w = film.shape[:2]
+    film[: h // 10, : w // 20] = (200, 40, 40)  # 0.5% of the pixels
+    path = tmp_path / "doppler.png"
+    Image.fromarray(film).save(path)
+    share = float(read_header(path.read_bytes(), path.name)["colour_share"])
+    assert 0.004 < share < 0.006
+    tiny_model = Classifier(["effusion"], "resnet50", Preprocess(32))
+    result = check_scope(tiny_model, np.random.default_rng(0).random((64, 64)).astype(np.float32),
+                         {"colour_share": f"{share:.4f}"})
+    assert result.scope == NOT_A_CHEST_RADIOGRAPH and result.reason.startswith("a colour image")
+    assert check_scope(tiny_model, np.random.default_rng(0).random((64, 64)).astype(np.float32),
+                       {"colour_share": "0.0000"}).scope == IN_SCOPE
+
+
+def toy_film(rng: np.random.Generator, size: int = 96) -> np.ndarray:
+    """A toy frontal film: two dark lung fields above a bright abdomen and a bright mediastinum, shifted and scaled a
+    little, with noise; upside down it is no longer one."""
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1.0)
+    dy, dx, s = rng.normal(0, 0.03, 3)
+    image = 0.55 + 0.35 * (yy > 0.72 + dy)  # abdomen
+    for side in (-1, 1):
+        lung = ((xx - 0.5 - side * (0.2 + s) - dx) / 0.14) ** 2 + ((yy - 0.42 - dy) / 0.26) ** 2 < 1
+        image = np.where(lung, 0.15, image)
+    image += 0.25 * (abs(xx - 0.5 - dx) < 0.06) * (yy > 0.15)  # mediastinum and spine
+    return np.clip(image + rng.normal(0, 0.03, image.shape), 0, 1).astype(np.float32)
+
+
+def test_the_layout_check_refuses_upside_down_and_cut_films_and_unlike_layouts() -> None:
+    rng = np.random.default_rng(0)
+    films = [toy_film(rng) for _ in range(80)]
+    check = fit_layout(films[:60], films[60:], size=16, hidden=16, epochs=30, components=4)
+    fresh = [toy_film(rng) for _ in range(20)]
+    assert sum(check.judge(f) is not None for f in fresh) <= 2
+    assert all("upright, whole" in (check.judge(f[::-1]) or "") for f in fresh)  # upside down
+    assert all(check.judge(f[:48, 48:]) is not None for f in fresh)  # a quarter
+    yy, xx = np.mgrid[0:96, 0:96] / 95.0
+    slice_filling_frame = (0.3 + 0.5 * (np.hypot(xx - 0.5, yy - 0.5) < 0.48) * (0.6 + 0.4 * np.cos(xx * 9))
+                           ).astype(np.float32)
+    assert check.judge(slice_filling_frame) is not None
+    restored = LayoutCheck.from_meta(check.to_meta())
+    assert restored.score(films[0][::-1]) == pytest.approx(check.score(films[0][::-1]), abs=1e-4)
+    assert restored.typical.threshold == pytest.approx(check.typical.threshold, rel=1e-6)
+
+
+def test_the_typical_layout_gaussian_refuses_what_no_negative_showed() -> None:
+    """The network alone passes what it never saw as a negative if it scores low; the Gaussian of upright layouts
+    still refuses a picture unlike every film (here: a network that passes everything)."""
+    rng = np.random.default_rng(1)
+    films = [toy_film(rng) for _ in range(80)]
+    check = fit_layout(films[:60], films[60:], size=16, hidden=8, epochs=5, components=4)
+    permissive = LayoutCheck(check.size, check.hidden_weights, check.hidden_bias, check.weights * 0.0, -1.0, 0.0,
+                             check.typical)
+    checker = (np.indices((96, 96)).sum(axis=0) // 12 % 2).astype(np.float32)
+    assert "unlike any chest radiograph" in permissive.judge(checker)
+    assert permissive.judge(toy_film(rng)) is None
+
+
+def test_statistics_of_an_older_format_are_not_used() -> None:
+    tiny_model = Classifier(["effusion"], "resnet50", Preprocess(32))
+    tiny_model.checkpoint_meta = {"scope": {"format": 1, "own": "x"}}
+    assert scope_stats(tiny_model) is None
+    assert "no scope statistics" in check_scope(tiny_model, np.random.default_rng(0).random((64, 64))
+                                                .astype(np.float32)).reason
+
+
+@pytest.mark.parametrize("name", ["nih-adult", "kermany-paediatric"])
+def test_shipped_models_refuse_a_childs_film_upside_down(name: str) -> None:
+    film = np.asarray(Image.open(CHILD_IMAGE).convert("L"), np.float32) / 255
+    result = check_scope(chestxai.load_model(name), film[::-1].copy())
+    assert result.scope == NOT_A_CHEST_RADIOGRAPH, result
+    assert check_scope(chestxai.load_model(name), film).answered

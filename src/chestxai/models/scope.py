@@ -64,14 +64,17 @@ UNSPECIFIC_MODALITIES = ("OT", "SC", "")  # secondary capture or "other": the pi
 CHEST_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "TORSO")
 FRONTAL_VIEWS = ("PA", "AP", "")
 MIN_CONTRAST = 0.02  # grey-level standard deviation below which an image holds nothing to read (blank, one colour)
-MAX_COLOUR_SHARE = 0.02  # share of clearly coloured pixels (chestxai.data.io.COLOUR_SHARE) above which: a colour image
+# Share of clearly coloured pixels (chestxai.data.io.COLOUR_SHARE) above which an image is a colour image: one pixel
+# in a thousand. A radiograph has none: 1862 development radiographs of both populations saved as RGB JPEG (quality 75
+# and 30) measured 0.0000 each (benchmarks/scope_check.py reports it on every run).
+MAX_COLOUR_SHARE = 0.001
 # The rules of judge_physics, on the image shrunk to GUARD_SIZE x GUARD_SIZE: the share of the grey-level variance
 # finer than a Gaussian of PIXEL_SCALE px (refused above MAX_PIXEL_SCALE_SHARE), the share between that and
 # ANATOMY_SCALE px (refused below MIN_ANATOMY_SHARE), and the emptiest of the four edges of a 64 px thumbnail
 # (refused when even the fullest edge is at least MAX_EMPTY_EDGE empty background).
 GUARD_SIZE, PIXEL_SCALE, ANATOMY_SCALE = 256, 1.5, 16.0
 MAX_PIXEL_SCALE_SHARE, MIN_ANATOMY_SHARE, MAX_EMPTY_EDGE = 0.2, 0.01, 0.9
-SCOPE_FORMAT = 1
+SCOPE_FORMAT = 2  # 2: the layout check is a small network and a Gaussian of layouts
 
 
 @dataclass(frozen=True)
@@ -177,29 +180,62 @@ def fit_population(
 
 @dataclass(frozen=True)
 class LayoutCheck:
-    """Is the image laid out like an upright, whole chest radiograph? A linear score on a tiny grey thumbnail
-    (``size`` x ``size``, each image standardised to mean 0, spread 1), learned to tell development radiographs from
-    the same radiographs inverted, rotated by 90, 180 or 270 degrees or cut to a quarter; ``threshold`` is the
-    held-out 99.5th percentile of upright radiographs' scores. The trunk cannot see this (it was trained with
-    rotations and crops as augmentation); the layout can."""
+    """Is the image laid out like an upright, whole chest radiograph? Two scores on a grey thumbnail (``size`` x
+    ``size``, each image standardised to mean 0, spread 1), both fitted on development radiographs only:
+
+    - a small network (one hidden layer of ReLUs) learned to tell upright radiographs from the same radiographs
+      inverted, rotated, flipped upside down or cut to a half, a quarter or their central part
+      (:func:`layout_negatives`); refused above ``threshold``, the held-out 99.5th percentile of upright
+      radiographs' scores. A linear score on the thumbnail could not tell a film from it upside down (a child's
+      film upside down passed); the hidden layer can;
+    - ``typical``: a Gaussian of upright radiographs' thumbnails (:class:`Population`, 1.0 = the held-out 99.5th
+      percentile), for what no negative showed it: whatever fills the frame unlike a chest film's layout (a CT slice,
+      a map, a picture) is far from every chest film's layout.
+
+    The trunk cannot see this (it was trained with rotations and crops as augmentation); the layout can."""
 
     size: int
-    weights: np.ndarray  # [size * size]
+    hidden_weights: np.ndarray  # [H, size * size]
+    hidden_bias: np.ndarray  # [H]
+    weights: np.ndarray  # [H]
     bias: float
     threshold: float
+    typical: Population
 
     def score(self, image: np.ndarray) -> float:
         """Above ``threshold``: not laid out like an upright, whole chest radiograph."""
-        return float(layout_thumbnail(image, self.size) @ self.weights + self.bias)
+        return self._score(layout_thumbnail(image, self.size))
+
+    def _score(self, thumbnail: np.ndarray) -> float:
+        hidden = np.maximum(self.hidden_weights @ thumbnail + self.hidden_bias, 0.0)
+        return float(hidden @ self.weights + self.bias)
+
+    def judge(self, image: np.ndarray) -> str | None:
+        """Why the layout is not that of an upright, whole chest radiograph; None when it is."""
+        thumbnail = layout_thumbnail(image, self.size)
+        score = self._score(thumbnail)
+        if score > self.threshold:
+            return (f"not laid out like an upright, whole chest radiograph (layout score {score:.2f} > "
+                    f"{self.threshold:.2f}: inverted, rotated, upside down, a part of one, or another kind of image)")
+        distance = float(self.typical.distance(thumbnail[None])[0])
+        if distance > 1.0:
+            return (f"its grey layout is unlike any chest radiograph's ({distance:.2f}x the held-out radiographs' "
+                    "99.5th percentile distance of layouts)")
+        return None
 
     def to_meta(self) -> dict[str, Any]:
-        return {"size": int(self.size), "weights": torch.tensor(self.weights, dtype=torch.float32),
-                "bias": float(self.bias), "threshold": float(self.threshold)}
+        return {"size": int(self.size), "hidden_weights": torch.tensor(self.hidden_weights, dtype=torch.float32),
+                "hidden_bias": torch.tensor(self.hidden_bias, dtype=torch.float32),
+                "weights": torch.tensor(self.weights, dtype=torch.float32), "bias": float(self.bias),
+                "threshold": float(self.threshold), "typical": self.typical.to_meta()}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> "LayoutCheck":
-        return cls(int(meta["size"]), torch.as_tensor(meta["weights"]).double().numpy(), float(meta["bias"]),
-                   float(meta["threshold"]))
+        def array(key: str) -> np.ndarray:
+            return torch.as_tensor(meta[key]).double().numpy()
+
+        return cls(int(meta["size"]), array("hidden_weights"), array("hidden_bias"), array("weights"),
+                   float(meta["bias"]), float(meta["threshold"]), Population.from_meta(meta["typical"]))
 
 
 def layout_thumbnail(image: np.ndarray, size: int) -> np.ndarray:
@@ -212,10 +248,14 @@ def layout_thumbnail(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def layout_negatives(image: np.ndarray) -> list[np.ndarray]:
-    """What an upright, whole radiograph is not: it inverted, rotated by 90, 180 and 270 degrees, and each quarter."""
+    """What an upright, whole radiograph is not: it inverted, rotated by 90, 180 and 270 degrees, flipped upside
+    down (and that rotated by 90), each quarter, each half, and its central half (a strong zoom)."""
     h, w = image.shape[:2]
     quarters = [image[: h // 2, : w // 2], image[: h // 2, w // 2:], image[h // 2:, : w // 2], image[h // 2:, w // 2:]]
-    return [1.0 - image, *(np.rot90(image, k) for k in (1, 2, 3)), *quarters]
+    halves = [image[: h // 2], image[h // 2:], image[:, : w // 2], image[:, w // 2:]]
+    upside_down = image[::-1]
+    return [1.0 - image, *(np.rot90(image, k) for k in (1, 2, 3)), upside_down, np.rot90(upside_down), *quarters,
+            *halves, image[h // 4: h - h // 4, w // 4: w - w // 4]]
 
 
 @dataclass(frozen=True)
@@ -259,21 +299,39 @@ def fit_population_classifier(features: dict[str, np.ndarray], c: float = 0.1) -
     return PopulationClassifier(names, weights, intercept - weights @ mean)
 
 
-def fit_layout(fit: Sequence[np.ndarray], held_out: Sequence[np.ndarray], size: int = 8, c: float = 0.1,
-               quantile: float = 0.995) -> LayoutCheck:
-    """Learn the :class:`LayoutCheck` from upright radiographs only: ``fit`` images against their own
-    :func:`layout_negatives` (logistic regression, classes balanced), threshold at ``quantile`` of the ``held_out``
-    images' scores."""
-    from sklearn.linear_model import LogisticRegression
-
+def fit_layout(fit: Sequence[np.ndarray], held_out: Sequence[np.ndarray], size: int = 32, hidden: int = 64,
+               epochs: int = 40, quantile: float = 0.995, components: int = 16, seed: int = 0) -> LayoutCheck:
+    """Learn the :class:`LayoutCheck` from upright radiographs only: the network on ``fit`` images against their
+    own :func:`layout_negatives` (Adam, weighted so both classes count alike, seeded), the Gaussian on ``fit``
+    thumbnails; both thresholds at ``quantile`` of the ``held_out`` images."""
     upright = np.stack([layout_thumbnail(im, size) for im in fit])
     negatives = np.stack([layout_thumbnail(neg, size) for im in fit for neg in layout_negatives(im)])
-    x = np.concatenate([upright, negatives])
-    y = np.r_[np.zeros(len(upright)), np.ones(len(negatives))]
-    classifier = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
-    check = LayoutCheck(size, classifier.coef_[0].astype(np.float64), float(classifier.intercept_[0]), 0.0)
-    threshold = float(np.quantile([check.score(im) for im in held_out], quantile))
-    return LayoutCheck(size, check.weights, check.bias, threshold)
+    x = torch.tensor(np.concatenate([upright, negatives]), dtype=torch.float32)
+    y = torch.cat([torch.zeros(len(upright)), torch.ones(len(negatives))])
+    weight = torch.where(y == 0, len(y) / (2.0 * len(upright)), len(y) / (2.0 * len(negatives)))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1))
+    optimiser = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
+    with torch.enable_grad():
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=generator)
+            for i in range(0, len(x), 256):
+                batch = order[i:i + 256]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x[batch])[:, 0], y[batch],
+                                                                            weight=weight[batch])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+    first, last = net[0], net[2]
+    held = np.stack([layout_thumbnail(im, size) for im in held_out])
+    check = LayoutCheck(size, first.weight.detach().double().numpy(), first.bias.detach().double().numpy(),
+                        last.weight.detach().double().numpy()[0], float(last.bias.detach()[0]), 0.0,
+                        fit_population(upright, held, "upright chest radiographs' layout", components, quantile))
+    threshold = float(np.quantile([check._score(t) for t in held], quantile))
+    return LayoutCheck(size, check.hidden_weights, check.hidden_bias, check.weights, check.bias, threshold,
+                       check.typical)
 
 
 @dataclass(frozen=True)
@@ -301,9 +359,10 @@ class ScopeStats:
 
 
 def scope_stats(model: Classifier) -> ScopeStats | None:
-    """The scope statistics a checkpoint carries (None for a model without them)."""
+    """The scope statistics a checkpoint carries (None for a model without them, or with an older format's, which
+    ``benchmarks/scope_check.py --apply`` rewrites)."""
     meta = (getattr(model, "checkpoint_meta", {}) or {}).get("scope")
-    return ScopeStats.from_meta(meta) if meta else None
+    return ScopeStats.from_meta(meta) if meta and meta.get("format") == SCOPE_FORMAT else None
 
 
 # --- metadata -------------------------------------------------------------------------------------------------
@@ -434,11 +493,9 @@ def judge_pixels(image: np.ndarray, features: np.ndarray | None, stats: ScopeSta
         return IN_SCOPE, 0.0, "pixels not compared: this checkpoint carries no scope statistics", None
     distances = {name: float(p.distance(features[None])[0]) for name, p in stats.populations.items()}
     own = distances[stats.own]
-    layout = stats.layout.score(image)
-    if layout > stats.layout.threshold:
-        return (NOT_A_CHEST_RADIOGRAPH, own, f"not laid out like an upright, whole chest radiograph (layout score "
-                f"{layout:.2f} > {stats.layout.threshold:.2f}: inverted, rotated, a part of one, or another kind of "
-                "image)", None)
+    layout = stats.layout.judge(image)
+    if layout:
+        return NOT_A_CHEST_RADIOGRAPH, own, layout, None
     nearest = min(distances.values())
     if nearest > stats.refuse_at:
         return (NOT_A_CHEST_RADIOGRAPH, own, f"unlike any chest radiograph the model knows: {nearest:.1f}x the "
