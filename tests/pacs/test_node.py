@@ -188,3 +188,47 @@ def test_sender_delivers_to_a_pacs_that_refuses_the_spooled_transfer_syntax(tmp_
         assert stored == {sc.SOPInstanceUID, plain.SOPInstanceUID}  # the same instance UIDs: a resend is no copy
     finally:
         orthanc.stop()
+
+
+def test_an_image_received_while_the_node_starts_is_analysed_once(tmp_path: Path, pacs_checkpoint: Path, monkeypatch):
+    """On start the node queues what its inbox holds from before; an image that arrives as soon as it listens is
+    queued by its C-STORE handler, and must not be queued a second time from the inbox listing (analysed twice,
+    it would reach the PACS as two result sets: the builder drops the inbox file only after the next analysis)."""
+    import queue
+    from types import SimpleNamespace
+
+    from chestxai.pacs import node as node_module
+    from chestxai.pacs.node import Destination, DicomNode, Spool
+    from chestxai.pacs.objects import load_analyzer
+
+    earlier = make_image(png_pixels(IMAGES[0]), generate_uid(), generate_uid())
+    arriving = make_image(png_pixels(IMAGES[1]), generate_uid(), generate_uid())
+    node = DicomNode(lambda: load_analyzer(str(pacs_checkpoint), "none", None), NODE_AET, free_port(),
+                     Destination(ORTHANC_AET, "127.0.0.1", free_port()), tmp_path / "spool", retry_base=60)
+    Spool.put(node.spool.inbox, to_bytes(earlier))  # received before a restart, not analysed yet
+    queued: list = []
+
+    class Recording(queue.Queue):
+        def put(self, item, *args, **kwargs):
+            queued.append(item)
+            super().put(item, *args, **kwargs)
+
+    node.work = Recording()
+    start_server = node_module.AE.start_server
+
+    def listening(ae, *args, **kwargs):
+        server = start_server(ae, *args, **kwargs)
+        assert node.handle_store(SimpleNamespace(dataset=arriving, file_meta=arriving.file_meta)) == 0
+        return server
+
+    monkeypatch.setattr(node_module.AE, "start_server", listening)
+    node.start()
+    try:
+        wait_for(lambda: node.counts["analysed"] + node.counts["failed"] >= 2, 120, "both images analysed")
+        time.sleep(3)  # a second analysis of the same image would finish now
+        paths = [p for p in queued if p is not None]
+        assert len(paths) == len(set(paths)) == 2
+        assert node.counts["analysed"] == 2 and node.counts["failed"] == 0
+        assert len(Spool.files(node.spool.outbox)) == 6 and Spool.files(node.spool.inbox) == []
+    finally:
+        node.stop()

@@ -324,12 +324,14 @@ class DicomNode:
         ae.maximum_associations = 8
         handlers = [(evt.EVT_C_ECHO, self.handle_echo), (evt.EVT_C_STORE, self.handle_store),
                     (evt.EVT_CONN_OPEN, lambda event: no_delay(event.assoc))]
+        waiting = Spool.files(self.spool.inbox)  # accepted before a restart (listed before listening: an image
+        # arriving from now on is queued by handle_store alone, never twice)
         try:
             self.server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
         except OSError as exc:
             self.work.put(None)
             raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
-        for path in Spool.files(self.spool.inbox):  # accepted before a restart, not yet analysed
+        for path in waiting:
             self.work.put(path)
         builder = threading.Thread(target=self._build_loop, name="chestxai-build", daemon=True)
         sender = threading.Thread(target=self._send_loop, name="chestxai-sender", daemon=True)
