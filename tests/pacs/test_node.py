@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pacs_helpers import (DATA, NODE_AET, ORTHANC, ORTHANC_AET, PATIENT_ID, PATIENT_NAME, Orthanc, build_study, free_port,
-                          make_corrupt, make_image, png_pixels)
+from pacs_helpers import (DATA, NODE_AET, ORTHANC, ORTHANC_AET, PATIENT_ID, PATIENT_NAME, Orthanc, build_study,
+                          free_port, make_corrupt, make_image, png_pixels)
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ComputedRadiographyImageStorage, Verification
@@ -143,7 +143,7 @@ def test_spool_lists_complete_files_only_and_drops_a_crashs_temporaries(tmp_path
 
 
 @pytest.mark.parametrize("accepted", [
-    ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],  # uncompressed only: no JPEG (Orthanc's JpegTransferSyntaxAccepted off)
+    ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],  # uncompressed only: no JPEG
     ["1.2.840.10008.1.2"],  # Implicit VR Little Endian only: the one transfer syntax every SCP must accept
 ])
 def test_sender_delivers_to_a_pacs_that_refuses_the_spooled_transfer_syntax(tmp_path: Path, accepted: list[str]):
