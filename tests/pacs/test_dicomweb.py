@@ -241,3 +241,90 @@ def test_tls_with_ca_bundle(orthanc, pacs_env, pacs_checkpoint, tmp_path, capsys
         assert len(results_by_source(orthanc, study)) == 1
     finally:
         proxy.close()
+
+
+class _ScriptedPacs:
+    """A PACS of one study, one CR series of ``n`` frontal images, for the pipeline's error paths: retrieving image
+    ``fail_fetch`` fails, or storing the ``fail_store``-th result set does."""
+
+    def __init__(self, n: int = 12, fail_fetch: int | None = None, fail_store: int | None = None,
+                 store_seconds: float = 0.0) -> None:
+        self.n, self.fail_fetch, self.fail_store, self.store_seconds = n, fail_fetch, fail_store, store_seconds
+        self.stored: list[str] = []
+
+    def copy(self) -> "_ScriptedPacs":
+        return self
+
+    def series(self, study):
+        return [{"0020000E": {"Value": ["1.9"]}, "00080060": {"Value": ["CR"]}, "0008103E": {"Value": ["chest"]}}]
+
+    def stored_results(self, study, items):
+        return {}
+
+    def instances(self, study, series):
+        return [{"00080018": {"Value": [f"1.2.{i}"]}, "00185101": {"Value": ["PA"]}} for i in range(self.n)]
+
+    def retrieve(self, study, series, sop):
+        if sop == f"1.2.{self.fail_fetch}":
+            raise dicomweb.PacsError("the PACS answered HTTP 503")
+        from pydicom.dataset import Dataset
+
+        ds = Dataset()
+        ds.SOPInstanceUID = sop
+        return ds
+
+    def store(self, objects, study):
+        import time
+
+        time.sleep(self.store_seconds)
+        if len(self.stored) == self.fail_store:
+            raise dicomweb.PacsError("the PACS refused 1 of 3 result objects")
+        self.stored.extend(objects)
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    """The pipeline with its analysis and object building replaced by stand-ins (the threads and queues are real)."""
+    import time
+
+    class Stand:
+        interrupt_at: int | None = None
+        calls = 0
+
+        @classmethod
+        def of(cls, analyzer, source, methods):
+            cls.calls += 1
+            if cls.calls == cls.interrupt_at:
+                raise KeyboardInterrupt
+            time.sleep(0.01)
+            return cls(source)
+
+        def __init__(self, source):
+            self.source = source
+
+        def objects(self, info, series, kinds, number):
+            return [str(self.source.SOPInstanceUID)]
+
+    monkeypatch.setattr(dicomweb, "Analysed", Stand)
+    monkeypatch.setattr(dicomweb.ModelInfo, "of", classmethod(lambda cls, analyzer: cls("stand-in", "v1")))
+    return Stand
+
+
+@pytest.mark.parametrize("case", ["fetch fails", "store fails", "interrupted"])
+def test_pipeline_error_stops_every_stage_and_keeps_what_it_can(scripted, case):
+    """The first error is raised on the caller's thread, no stage is left running or blocked on a full queue, and
+    an image retrieved before the fetcher failed is still stored (as the one-thread flow did)."""
+    import threading
+
+    before = set(threading.enumerate())
+    pacs = {"fetch fails": _ScriptedPacs(fail_fetch=5), "store fails": _ScriptedPacs(fail_store=3, store_seconds=0.1),
+            "interrupted": _ScriptedPacs(store_seconds=0.05)}[case]
+    scripted.interrupt_at = 6 if case == "interrupted" else None
+    with pytest.raises(KeyboardInterrupt if case == "interrupted" else dicomweb.PacsError):
+        dicomweb.analyze_studies(pacs, None, ["1.1"])
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]  # joined, none left
+    assert len(pacs.stored) == len(set(pacs.stored))  # nothing stored twice
+    if case == "fetch fails":
+        assert pacs.stored == [f"1.2.{i}" for i in range(5)]  # every image retrieved before the failure
+    if case == "store fails":
+        assert pacs.stored == ["1.2.0", "1.2.1", "1.2.2"]

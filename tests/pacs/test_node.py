@@ -4,6 +4,7 @@ status and the association goes on; the patient's name and ID reach no log line 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from pacs_helpers import (DATA, NODE_AET, ORTHANC_AET, PATIENT_ID, PATIENT_NAME, Orthanc, build_study, free_port,
-                          make_corrupt, make_image, png_pixels)
+from pacs_helpers import (DATA, NODE_AET, ORTHANC, ORTHANC_AET, PATIENT_ID, PATIENT_NAME, Orthanc, build_study,
+                          free_port, make_corrupt, make_image, png_pixels)
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import ComputedRadiographyImageStorage, Verification
@@ -139,3 +140,95 @@ def test_spool_lists_complete_files_only_and_drops_a_crashs_temporaries(tmp_path
     crashed.write_bytes(b"half")
     Spool(tmp_path / "spool")  # the node restarting
     assert not crashed.exists() and Spool.files(spool.outbox) == sorted([done, spool.outbox / "later.dcm"])
+
+
+@pytest.mark.parametrize("accepted", [
+    ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"],  # uncompressed only: no JPEG
+    ["1.2.840.10008.1.2"],  # Implicit VR Little Endian only: the one transfer syntax every SCP must accept
+])
+def test_sender_delivers_to_a_pacs_that_refuses_the_spooled_transfer_syntax(tmp_path: Path, accepted: list[str]):
+    """A spooled result whose transfer syntax the PACS does not accept (JPEG SC; Explicit VR) must still be
+    delivered (converted on the way), and must never hold up the results queued behind it."""
+    import io
+
+    import numpy as np
+    from pydicom import dcmread
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from chestxai.pacs.node import Destination, DicomNode, Spool
+    from chestxai.pacs.objects import ModelInfo, ResultSeries, build_sc
+
+    class Strict(Orthanc):
+        def write_config(self) -> Path:
+            path = super().write_config()
+            config = json.loads(path.read_text())
+            config["AcceptedTransferSyntaxes"] = accepted
+            path.write_text(json.dumps(config))
+            return path
+
+    if ORTHANC is None:
+        pytest.skip("Orthanc is not installed")
+    orthanc = Strict(tmp_path / "orthanc").start()
+    try:
+        study, series = generate_uid(), generate_uid()
+        source = make_image(png_pixels(IMAGES[0]), study, series)
+        rgb = np.repeat(png_pixels(IMAGES[0])[..., None], 3, axis=2)
+        sc = build_sc(source, rgb, ModelInfo("tiny", "v1"), ResultSeries(), "gradcam")
+        assert sc.file_meta.TransferSyntaxUID == JPEGBaseline8Bit
+        plain = dcmread(io.BytesIO(to_bytes(sc)))
+        plain.decompress(generate_instance_uid=True)  # an Explicit VR Little Endian SC, queued behind the JPEG one
+        node = DicomNode(lambda: None, NODE_AET, free_port(), Destination(ORTHANC_AET, "127.0.0.1", orthanc.dicom_port),
+                         tmp_path / "spool")
+        first = Spool.put(node.spool.outbox, to_bytes(sc))
+        Spool.put(node.spool.outbox, to_bytes(plain))
+        assert Spool.files(node.spool.outbox)[0] == first
+        assert node._send(Spool.files(node.spool.outbox))
+        assert Spool.files(node.spool.outbox) == [] and not (node.spool.root / "refused").exists()
+        stored = {i["SOPInstanceUID"] for i in orthanc.instances_of_study(study)}
+        assert stored == {sc.SOPInstanceUID, plain.SOPInstanceUID}  # the same instance UIDs: a resend is no copy
+    finally:
+        orthanc.stop()
+
+
+def test_an_image_received_while_the_node_starts_is_analysed_once(tmp_path: Path, pacs_checkpoint: Path, monkeypatch):
+    """On start the node queues what its inbox holds from before; an image that arrives as soon as it listens is
+    queued by its C-STORE handler, and must not be queued a second time from the inbox listing (analysed twice,
+    it would reach the PACS as two result sets: the builder drops the inbox file only after the next analysis)."""
+    import queue
+    from types import SimpleNamespace
+
+    from chestxai.pacs import node as node_module
+    from chestxai.pacs.node import Destination, DicomNode, Spool
+    from chestxai.pacs.objects import load_analyzer
+
+    earlier = make_image(png_pixels(IMAGES[0]), generate_uid(), generate_uid())
+    arriving = make_image(png_pixels(IMAGES[1]), generate_uid(), generate_uid())
+    node = DicomNode(lambda: load_analyzer(str(pacs_checkpoint), "none", None), NODE_AET, free_port(),
+                     Destination(ORTHANC_AET, "127.0.0.1", free_port()), tmp_path / "spool", retry_base=60)
+    Spool.put(node.spool.inbox, to_bytes(earlier))  # received before a restart, not analysed yet
+    queued: list = []
+
+    class Recording(queue.Queue):
+        def put(self, item, *args, **kwargs):
+            queued.append(item)
+            super().put(item, *args, **kwargs)
+
+    node.work = Recording()
+    start_server = node_module.AE.start_server
+
+    def listening(ae, *args, **kwargs):
+        server = start_server(ae, *args, **kwargs)
+        assert node.handle_store(SimpleNamespace(dataset=arriving, file_meta=arriving.file_meta)) == 0
+        return server
+
+    monkeypatch.setattr(node_module.AE, "start_server", listening)
+    node.start()
+    try:
+        wait_for(lambda: node.counts["analysed"] + node.counts["failed"] >= 2, 120, "both images analysed")
+        time.sleep(3)  # a second analysis of the same image would finish now
+        paths = [p for p in queued if p is not None]
+        assert len(paths) == len(set(paths)) == 2
+        assert node.counts["analysed"] == 2 and node.counts["failed"] == 0
+        assert len(Spool.files(node.spool.outbox)) == 6 and Spool.files(node.spool.inbox) == []
+    finally:
+        node.stop()

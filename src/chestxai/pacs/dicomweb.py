@@ -216,8 +216,9 @@ class _Pipeline:
     """Three stages on three threads, so network, inference and object building overlap instead of adding up:
     a fetcher (QIDO + WADO of the next images), the caller's thread (the analysis: the analyzer is not
     thread-safe), a storer (highdicom builds the objects, one STOW-RS per image). Queues are short, so at most a
-    few images are held at once. The first error of any stage stops all three and is raised by :meth:`run`: what
-    was stored stays complete (one image's objects are one request), what was not is stored by the next run."""
+    few images are held at once. The first error is raised by :meth:`run`; an analysis or storing error stops all
+    three at once, a fetching error once what was already retrieved is stored. What was stored stays complete (one
+    image's objects are one request), what was not is stored by the next run."""
 
     def __init__(self, pacs: Pacs, analyzer: Analyzer, methods: str | None, log: Callable[[str], None],
                  stored: Callable[[str], None]) -> None:
@@ -245,12 +246,15 @@ class _Pipeline:
                 continue
         return _END
 
-    def _stage(self, body: Callable[[], None], q: queue.Queue[Any]) -> None:
+    def _stage(self, body: Callable[[], None], q: queue.Queue[Any], stops: bool = True) -> None:
+        """Run a stage; its error is raised by run(). ``stops=False`` (the fetcher): what it already queued is
+        still analysed and stored before that, as the one-thread flow did, instead of being dropped."""
         try:
             body()
         except BaseException as exc:  # noqa: BLE001 -- handed to run(), which raises it on the caller's thread
             self.errors.append(exc)
-            self.stop.set()
+            if stops:
+                self.stop.set()
         finally:
             self._put(q, _END)
 
@@ -303,7 +307,7 @@ class _Pipeline:
             self.log(f"stored: {len(objects)} result objects for instance {sop}")
 
     def run(self, studies: list[str], summary: Summary) -> Summary:
-        fetcher = threading.Thread(target=self._stage, args=(lambda: self.fetch(studies, summary), self.fetched),
+        fetcher = threading.Thread(target=self._stage, args=(lambda: self.fetch(studies, summary), self.fetched, False),
                                    name="chestxai-fetch", daemon=True)
         storer = threading.Thread(target=self._stage, args=(lambda: self.store(self.pacs.copy(), summary), self.analysed),
                                   name="chestxai-store", daemon=True)

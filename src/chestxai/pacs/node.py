@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_file_meta_info
 from pydicom.dataset import Dataset
 from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import (
@@ -80,6 +82,21 @@ def no_delay(assoc) -> None:
     sock = getattr(getattr(assoc.dul, "socket", None), "socket", None)
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def sendable(assoc, path: Path) -> Path | Dataset:
+    """A spool file as it is (sent without decoding) when the PACS accepted its class in its transfer syntax;
+    otherwise decoded, a compressed one decompressed, so that pynetdicom converts it to a syntax the PACS did
+    accept (a PACS without JPEG, or with Implicit VR Little Endian only). Its instance UID stays: a resend is no
+    copy."""
+    meta = read_file_meta_info(path)
+    if any(cx.abstract_syntax == meta.MediaStorageSOPClassUID and cx.transfer_syntax[0] == meta.TransferSyntaxUID
+           for cx in assoc.accepted_contexts):
+        return path
+    ds = dcmread(path)
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress(generate_instance_uid=False)
+    return ds
 
 
 class Spool:
@@ -266,7 +283,11 @@ class DicomNode:
         no_delay(assoc)
         try:
             for path in files:
-                status = assoc.send_c_store(path)  # the spooled bytes as they are (STORE_SEND_CHUNKED_DATASET)
+                try:
+                    status = assoc.send_c_store(sendable(assoc, path))
+                except (ValueError, AttributeError, InvalidDicomError) as exc:  # this file, not the association
+                    self._refuse(path, f"cannot be sent: {type(exc).__name__}: {str(exc)[:160]}")
+                    continue
                 code = int(getattr(status, "Status", -1)) if status else -1
                 if code == -1:  # no answer: the association broke; keep the file for the retry
                     return False
@@ -274,14 +295,18 @@ class DicomNode:
                     path.unlink(missing_ok=True)
                     self.counts["sent"] += 1
                 else:
-                    refused = self.spool.root / "refused"
-                    refused.mkdir(exist_ok=True)
-                    path.replace(refused / path.name)
-                    self.log(f"refused by the PACS (status 0x{code:04X}): {path.name} kept in {refused}")
+                    self._refuse(path, f"refused by the PACS (status 0x{code:04X})")
         finally:
             assoc.release()
         self.log(f"sent: {len(files)} result objects to {self.send_to.ae_title}")
         return True
+
+    def _refuse(self, path: Path, why: str) -> None:
+        """Move a result the PACS will not take to ``SPOOL/refused``: kept, but no longer holding up the others."""
+        refused = self.spool.root / "refused"
+        refused.mkdir(exist_ok=True)
+        path.replace(refused / path.name)
+        self.log(f"{why}: {path.name} kept in {refused}")
 
     # --- life cycle ----------------------------------------------------------------------------------------------
 
@@ -299,12 +324,14 @@ class DicomNode:
         ae.maximum_associations = 8
         handlers = [(evt.EVT_C_ECHO, self.handle_echo), (evt.EVT_C_STORE, self.handle_store),
                     (evt.EVT_CONN_OPEN, lambda event: no_delay(event.assoc))]
+        waiting = Spool.files(self.spool.inbox)  # accepted before a restart (listed before listening: an image
+        # arriving from now on is queued by handle_store alone, never twice)
         try:
             self.server = ae.start_server((self.host, self.port), block=False, evt_handlers=handlers)
         except OSError as exc:
             self.work.put(None)
             raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc})") from None
-        for path in Spool.files(self.spool.inbox):  # accepted before a restart, not yet analysed
+        for path in waiting:
             self.work.put(path)
         builder = threading.Thread(target=self._build_loop, name="chestxai-build", daemon=True)
         sender = threading.Thread(target=self._send_loop, name="chestxai-sender", daemon=True)
