@@ -42,6 +42,17 @@ def test_dicom_sr_answer_matches_the_json_analysis(client):
     roi = sr.content.get_planar_roi_measurement_groups()[0].roi
     box = expected["explanations"]["gradcam"]["box"]
     assert roi.value[:, 0].min() == box["x"] and roi.value[:, 1].max() == box["y"] + box["h"]
+    # The same image and model version give the same SR instance in the same series (a PACS stores it once),
+    # never the source's UIDs.
+    again = hd.sr.srread(io.BytesIO(client.post("/api/v1/analyze?format=dicom-sr", files=files,
+                                                data={"methods": "gradcam"}).content))
+    assert (again.SOPInstanceUID, again.SeriesInstanceUID) == (sr.SOPInstanceUID, sr.SeriesInstanceUID)
+    assert sr.SOPInstanceUID != source.SOPInstanceUID and sr.SeriesInstanceUID != source.SeriesInstanceUID
+    other_study, (other, *_) = build_study([IMAGE], lateral=False, corrupt=False, other=False)
+    elsewhere = hd.sr.srread(io.BytesIO(client.post(
+        "/api/v1/analyze?format=dicom-sr", files={"file": ("image.dcm", to_bytes(other), "application/dicom")},
+        data={"methods": "gradcam"}).content))
+    assert elsewhere.SOPInstanceUID != sr.SOPInstanceUID and elsewhere.SeriesInstanceUID != sr.SeriesInstanceUID
     # The algorithm (model name and version) is identified once in each measurement group, not per measurement.
     from pydicom.sr.codedict import codes
 
@@ -68,3 +79,19 @@ def test_an_unknown_format_is_a_400_naming_the_offered_ones(client):
     answer = client.post("/api/v1/analyze?format=xml", files={"file": ("a.png", b"not read", "image/png")})
     assert answer.status_code == 400
     assert answer.json()["error"] == "format='xml' is not offered here; choose one of: json, dicom-sr"
+
+
+def test_result_uids_follow_the_source_the_kind_and_the_model_version():
+    from pydicom.dataset import Dataset
+
+    from chestxai.pacs.objects import ModelInfo, ResultSeries, result_uid
+
+    source = Dataset()
+    source.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.1"
+    v1, v2 = ModelInfo("nih-adult", "aaaa"), ModelInfo("nih-adult", "bbbb")
+    assert result_uid(source, v1, "SR") == result_uid(source, v1, "SR")
+    uids = {result_uid(source, v1, kind) for kind in ("SR", "PR", "OT")} | {result_uid(source, v2, "SR")}
+    assert len(uids) == 4 and source.SOPInstanceUID not in uids  # a new model version: a new result
+    assert ResultSeries.of("1.2.3", v1).uids == ResultSeries.of("1.2.3", v1).uids
+    assert ResultSeries.of("1.2.3", v1).uids != ResultSeries.of("1.2.3", v2).uids
+    assert ResultSeries.of("1.2.3", v1).uids != ResultSeries.of("1.2.4", v1).uids

@@ -264,7 +264,7 @@ class _Pipeline:
         for study in studies:
             series_items = pacs.series(study)
             done = pacs.stored_results(study, series_items)
-            results = ResultSeries()
+            results = ResultSeries.of(study, info)
             for item in series_items:
                 description, modality = _value(item, "SeriesDescription"), _value(item, "Modality")
                 if description.startswith(SERIES_PREFIX):

@@ -139,7 +139,6 @@ class DicomNode:
         self.spool = Spool(spool)
         self.retry_base, self.retry_max = retry_base, retry_max
         self.info: ModelInfo | None = None
-        self.result_series: dict[str, ResultSeries] = {}
         self.work: queue.Queue[Path | None] = queue.Queue()
         self.analysed: queue.Queue[tuple[Path, Analysed, int] | None] = queue.Queue(maxsize=2)
         self.numbered = 0
@@ -234,7 +233,7 @@ class DicomNode:
             path, analysed, number = item
             sop = analysed.source.SOPInstanceUID
             try:
-                series = self.result_series.setdefault(str(analysed.source.StudyInstanceUID), ResultSeries())
+                series = ResultSeries.of(analysed.source.StudyInstanceUID, self.info)
                 objects = analysed.objects(self.info, series, instance_number=number)
                 for ds in objects:
                     Spool.put(self.spool.outbox, to_bytes(ds))

@@ -8,7 +8,8 @@
 - a Secondary Capture of the heatmap overlay with the box, "NOT FOR DIAGNOSTIC USE" burnt into the pixels and in
   the series description.
 
-All three carry the source's patient and study (highdicom copies them from the source), fresh UIDs, and the same
+All three carry the source's patient and study (highdicom copies them from the source), new UIDs derived from the
+source instance and the model version (:func:`result_uid`, :meth:`ResultSeries.of`), and the same
 two marks that make re-runs idempotent: ``SoftwareVersions`` = ``[chestxai <version>, <model> <model version>]``
 and a reference to the source SOP instance. :func:`result_key` reads them back from any of the three.
 """
@@ -84,9 +85,23 @@ class ModelInfo:
 
 @dataclass
 class ResultSeries:
-    """The three new series of one study that a run's results go into (fresh UIDs per run)."""
+    """The three new series of one study that results go into (random UIDs unless made by :meth:`of`)."""
 
     uids: dict[str, str] = field(default_factory=lambda: {kind: generate_uid() for kind in SERIES})
+
+    @classmethod
+    def of(cls, study_uid: str, info: ModelInfo) -> "ResultSeries":
+        """The study's result series of this model version: the same UIDs on every run and node (new series of the
+        study, one per kind, never the source's), so results made again after a crash land beside the first ones."""
+        return cls({kind: generate_uid(entropy_srcs=["chestxai series", str(study_uid), info.key, kind])
+                    for kind in SERIES})
+
+
+def result_uid(source: Dataset, info: ModelInfo, kind: str) -> str:
+    """The SOP instance UID of ``source``'s ``kind`` result from this model version: derived from the three, so an
+    image analysed again (a node killed between spooling two of its objects, then restarted) yields the same
+    instances, which a PACS stores once, not a second set."""
+    return generate_uid(entropy_srcs=["chestxai instance", str(source.SOPInstanceUID), info.key, kind])
 
 
 def finding_code(finding: str) -> hd.sr.CodedConcept:
@@ -171,7 +186,7 @@ def build_sr(source: Dataset, analysis: Analysis, info: ModelInfo, series: Resul
         procedure_reported=CHEST_XRAY, imaging_measurements=groups)
     sr = hd.sr.ComprehensiveSR(
         evidence=[source], content=report[0], series_instance_uid=series.uids["SR"], series_number=SERIES["SR"][0],
-        sop_instance_uid=generate_uid(), instance_number=instance_number, manufacturer=MANUFACTURER,
+        sop_instance_uid=result_uid(source, info, "SR"), instance_number=instance_number, manufacturer=MANUFACTURER,
         is_complete=True, is_final=False, is_verified=False)
     return _mark(sr, info, f"{SERIES['SR'][1]} ({NOT_FOR_DIAGNOSIS})")
 
@@ -199,7 +214,7 @@ def build_gsps(source: Dataset, analysis: Analysis, info: ModelInfo, series: Res
                                          graphic_objects=graphics or None, text_objects=texts)
     gsps = hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=[source], series_instance_uid=series.uids["PR"], series_number=SERIES["PR"][0],
-        sop_instance_uid=generate_uid(), instance_number=instance_number, manufacturer=MANUFACTURER,
+        sop_instance_uid=result_uid(source, info, "PR"), instance_number=instance_number, manufacturer=MANUFACTURER,
         manufacturer_model_name=info.name, software_versions=f"chestxai {__version__}",
         device_serial_number=info.version, content_label="CHESTXAI",
         content_description=f"{method} box ({NOT_FOR_DIAGNOSIS})"[:64],
@@ -257,7 +272,7 @@ def build_sc(source: Dataset, rgb: np.ndarray, info: ModelInfo, series: ResultSe
     sc = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source, pixel_array=rgb, photometric_interpretation="YBR_FULL_422", bits_allocated=8,
         coordinate_system="PATIENT", series_instance_uid=series.uids["OT"], series_number=SERIES["OT"][0],
-        sop_instance_uid=generate_uid(), instance_number=instance_number, manufacturer=MANUFACTURER,
+        sop_instance_uid=result_uid(source, info, "OT"), instance_number=instance_number, manufacturer=MANUFACTURER,
         patient_orientation=_orientation(source), transfer_syntax_uid=SC_TRANSFER_SYNTAX)
     ref = Dataset()
     ref.ReferencedSOPClassUID = source.SOPClassUID
@@ -364,7 +379,8 @@ def analyze_to_sr(analyzer: Analyzer, data: bytes, filename: str | None = None, 
     if missing:
         raise ImageReadError(f"upload: a structured report must reference the image, and it has no "
                              f"{', '.join(missing)}")
-    return to_bytes(build_sr(source, analysis, ModelInfo.of(analyzer), ResultSeries()))
+    info = ModelInfo.of(analyzer)
+    return to_bytes(build_sr(source, analysis, info, ResultSeries.of(source.StudyInstanceUID, info)))
 
 
 register_answer_format("dicom-sr", "application/dicom", analyze_to_sr)
