@@ -103,7 +103,8 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
             "the distance of the image's embedding to Gaussian models of the shipped models' training populations "
             f"(refused above {scope['refuse_at']:.2f}x the held-out 99th percentile) and a classifier of those "
             "populations on the embedding, all fitted on development patients only. Measured on held-out test "
-            f"patients and two non-radiograph sets (`{scope['results']}`): "
+            f"patients and {'three' if 'round2_non_radiographs_n' in scope else 'two'} non-radiograph sets "
+            f"(`{scope['results']}`): "
             f"own test patients in scope {scope['own_test_in_scope']:.1%} of {scope['own_test_n']} (goal >= 95%); "
             f"{others} (goal >= 95%); non-radiographs refused (goal >= 99%): "
             f"{scope['fresh_non_radiographs_refused']:.1%} of {scope['fresh_non_radiographs_n']} in a fresh set "
@@ -111,7 +112,10 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
             + (", not met" if scope["fresh_non_radiographs_refused"] < 0.99 else "")
             + f", and {scope['non_radiographs_refused']:.1%} of {scope['non_radiographs_n']} in the set seen while "
             "the check was designed (what leaked from it led to the layout check and the rules above, so it "
-            "flatters)."]
+            "flatters)"
+            + (f"; {scope['round2_non_radiographs_refused']:.1%} of {scope['round2_non_radiographs_n']} in an earlier "
+               "fresh set, seen since (what leaked from it shaped the colour limit and the layout network)"
+               if "round2_non_radiographs_n" in scope else "") + "."]
 
 
 def read_card(folder: str | Path) -> dict[str, Any]:
