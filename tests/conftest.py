@@ -86,22 +86,14 @@ def write_dicom(
     ``pixels`` may be ``rows x cols`` or ``frames x rows x cols``; ``window`` = (center, width) adds a VOI window;
     ``tags`` set (or override) header fields, e.g. ``Modality="CT"``, ``PatientAge="004Y"``.
     """
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+    from dicom_files import dicom_dataset
+    from pydicom.uid import SecondaryCaptureImageStorage
 
-    file_meta = FileMetaDataset()
-    file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = file_meta
-    ds.SOPClassUID = file_meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = file_meta.MediaStorageSOPInstanceUID
+    ds = dicom_dataset(SecondaryCaptureImageStorage,
+                       None if pixels is None else np.asarray(pixels, dtype=np.uint16), photometric, 16)
     ds.Modality = "DX"
     ds.PatientID = patient_id
     ds.ViewPosition = view
-    if pixels is not None:
-        ds.set_pixel_data(np.asarray(pixels, dtype=np.uint16), photometric, 16)
     if window is not None:
         ds.WindowCenter, ds.WindowWidth = window
     for keyword, value in tags.items():

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import requests
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation, \
-    ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation, generate_uid
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, also when a benchmark imports this module
+from dicom_files import dicom_dataset  # noqa: E402
 
 ORTHANC = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").is_file() else None)
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
@@ -217,13 +220,7 @@ def make_image(pixels: np.ndarray, study_uid: str, series_uid: str, modality: st
                number: int = 1, patient: tuple[str, str] = (PATIENT_NAME, PATIENT_ID)) -> Dataset:
     """A CR (or DX) image with patient, study and view, 8-bit MONOCHROME2, explicit VR little endian."""
     sop_class = ComputedRadiographyImageStorage if modality == "CR" else DigitalXRayImageStorageForPresentation
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds = dicom_dataset(sop_class, pixels, "MONOCHROME2", 8)
     ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = patient[0], patient[1], "19600101", "F"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
     ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20260105", "101500", "1", "ACC0001"
@@ -236,7 +233,6 @@ def make_image(pixels: np.ndarray, study_uid: str, series_uid: str, modality: st
     if modality == "DX":
         ds.PresentationIntentType = "FOR PRESENTATION"
         ds.ImageType = ["ORIGINAL", "PRIMARY"]
-    ds.set_pixel_data(pixels, "MONOCHROME2", 8)
     return ds
 
 
