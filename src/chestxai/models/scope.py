@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -329,9 +329,7 @@ def fit_layout(fit: Sequence[np.ndarray], held_out: Sequence[np.ndarray], size: 
     check = LayoutCheck(size, first.weight.detach().double().numpy(), first.bias.detach().double().numpy(),
                         last.weight.detach().double().numpy()[0], float(last.bias.detach()[0]), 0.0,
                         fit_population(upright, held, "upright chest radiographs' layout", components, quantile))
-    threshold = float(np.quantile([check._score(t) for t in held], quantile))
-    return LayoutCheck(size, check.hidden_weights, check.hidden_bias, check.weights, check.bias, threshold,
-                       check.typical)
+    return replace(check, threshold=float(np.quantile([check._score(t) for t in held], quantile)))
 
 
 @dataclass(frozen=True)

@@ -306,21 +306,16 @@ class Analysed:
 
     def objects(self, info: ModelInfo, series: ResultSeries, kinds: tuple[str, ...] = ("OT", "PR", "SR"),
                 instance_number: int = 1) -> list[Dataset]:
-        return build_results(self, info, series, kinds, instance_number)
-
-
-def build_results(analysed: Analysed, info: ModelInfo, series: ResultSeries,
-                  kinds: tuple[str, ...] = ("OT", "PR", "SR"), instance_number: int = 1) -> list[Dataset]:
-    """The result objects of one analysed image, SR last (so a reader that sees the SR sees a complete set)."""
-    source, analysis, method = analysed.source, analysed.analysis, analysed.method
-    out: list[Dataset] = []
-    if "OT" in kinds:
-        out.append(build_sc(source, analysed.overlay, info, series, method, instance_number))
-    if "PR" in kinds:
-        out.append(build_gsps(source, analysis, info, series, method, instance_number))
-    if "SR" in kinds:
-        out.append(build_sr(source, analysis, info, series, instance_number))
-    return out
+        """The result objects of ``kinds``, SR last (so a reader that sees the SR sees a complete set)."""
+        source, analysis, method = self.source, self.analysis, self.method
+        out: list[Dataset] = []
+        if "OT" in kinds:
+            out.append(build_sc(source, self.overlay, info, series, method, instance_number))
+        if "PR" in kinds:
+            out.append(build_gsps(source, analysis, info, series, method, instance_number))
+        if "SR" in kinds:
+            out.append(build_sr(source, analysis, info, series, instance_number))
+        return out
 
 
 def result_key(ds: Dataset) -> tuple[str, str, str] | None:
