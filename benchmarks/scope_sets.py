@@ -586,3 +586,967 @@ def fresh3_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str
     rng = np.random.default_rng(FRESH3_SEED)
     return {**charts(rng), **screens(rng), **pydicom_unused(), **reconstructed_slices(rng), **more_patterns(rng),
             **altered_radiographs3(nih_test_paths[FRESH3_RADIOGRAPHS], child_test_paths[FRESH3_CHILDREN], rng)}
+
+
+# --- fresh set #4 ------------------------------------------------------------------------------------------------
+# Built (round 4) by a helper as an independent tester, while the lead redesigned the check on development data
+# alone; no image of it was scored while it was built, and it is meant to be scored once, after every rule,
+# threshold and fitting setting is fixed. Sources, generators, seed and patients are ones no earlier set uses.
+#
+# Set #4 (``fresh4_non_radiographs``, 200 images; seed ``FRESH4_SEED``; every kind prefixed ``set4_``; 113 PNG, 87
+# JPEG). It holds 100 altered radiographs of test patients no earlier set uses (NIH test patients 51-80, two
+# alterations each, 60; Kermany test patients 21-40, two each, 40; 13 kinds in turn, so every kind has adults and
+# children; PNG or JPEG at random; 35 resized to 1024x800, 300x300, 640x480, 512x768 or 900x900): rotated by a
+# random 20-340 degrees on a canvas grown to hold the whole film, corners black (8), white (8) or edge-replicated
+# (6); rotated by 20-70 degrees either way and cut to the largest inscribed upright rectangle, no corners (8);
+# rotated by 90 or 270 degrees and inverted (8); each of the four quarters, twice (8); an off-centre crop keeping
+# 20-45% of the area, pushed towards a corner (8); a strip a third of the width (4) or of the height (4); a central
+# zoom keeping 30-55% of each side (8); upside down (8); upside down with a 20-40 degree tilt (8); inverted (7);
+# mirrored left-right and rotated by 90 or 270 degrees (7). And 100 images of other content: 10 rendered documents
+# of new layouts (two letters, two invoices, two spreadsheets, two code listings, light and dark, two pages of
+# handwriting-like random strokes), 8 diagrams (two flowcharts, two floor plans, two circuit-like drawings, EEG
+# traces plotted from matplotlib's bundled ``eeg.dat``, a network graph), 34 crops, blurs and grey copies of
+# pictures bundled with installed packages (24 random crops of 20 scikit-image sample images, scikit-learn's two
+# photographs, matplotlib's Grace Hopper and scikit-image's motorcycle, grey, blurred, enlarged or in colour in
+# turn; a second grey crop of four; a frame of scikit-image's ``no_time_for_that_tiny.gif`` and its
+# ``chessboard_GRAY.png``, enlarged; montages of scikit-learn's digits and of 12 ``lfw_subset`` faces; pydicom's RT
+# dose grid tiled and a blurred crop of its small CT), 21 textures by new procedures (Gray-Scott reaction-diffusion
+# spots and stripes, ridged and domain-warped fractal noise, marble, wood, Truchet arcs and diagonals, the Game of
+# Life, rule 30 and rule 110, random walks, a Sierpinski carpet, a Mandelbrot zoom, crackle, bubbles, a weave,
+# contour lines, percolation clusters, hexagons, a random-dot stereogram) and 27 synthetic medical images that are
+# no chest radiograph: projection radiographs built from projected ellipsoid bones, bright on dark, of a hand (3),
+# a knee (3, one bent), a skull (3, one lateral), a pelvis (2), a lumbar spine (2) and a foot (1);
+# mammogram-like breast projections (3), ultrasound-like fans with speckle, layers and cysts (4, one with a small
+# colour Doppler box), angiogram-like vessel trees (3) and dental-panoramic-like strips (3).
+
+FRESH4_SEED = 4_20261207
+FRESH4_RADIOGRAPHS = slice(50, 80)  # NIH test patients after the 50 the earlier sets alter
+FRESH4_CHILDREN = slice(20, 40)  # Kermany test patients after the 20 the earlier sets alter
+FRESH4_SIZES = ((1024, 800), (300, 300), (640, 480), (512, 768), (900, 900))  # (width, height)
+
+
+def _rotated4(image: np.ndarray, degrees: float, fill: str) -> np.ndarray:
+    """``image`` rotated by ``degrees`` on a canvas grown to hold it whole; corners black, white or edge-replicated."""
+    import cv2
+
+    h, w = image.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(h * sin + w * cos), int(h * cos + w * sin)
+    matrix[0, 2] += new_w / 2 - w / 2
+    matrix[1, 2] += new_h / 2 - h / 2
+    border = cv2.BORDER_REPLICATE if fill == "edge" else cv2.BORDER_CONSTANT
+    return cv2.warpAffine(image, matrix, (new_w, new_h), borderMode=border,
+                          borderValue=1.0 if fill == "white" else 0.0)
+
+
+def _inscribed(image: np.ndarray, degrees: float) -> np.ndarray:
+    """``image`` rotated by ``degrees`` and cut to the largest upright rectangle inside the rotated film."""
+    h, w = image.shape
+    rotated = _rotated4(image, degrees, "black")
+    angle = abs(np.radians(degrees)) % np.pi
+    angle = angle if angle <= np.pi / 2 else np.pi - angle
+    sin, cos = np.sin(angle), np.cos(angle)
+    long, short = max(w, h), min(w, h)
+    if short <= 2 * sin * cos * long or abs(sin - cos) < 1e-10:
+        x = 0.5 * short
+        cw, ch = (x / sin, x / cos) if w >= h else (x / cos, x / sin)
+    else:
+        cos2 = cos * cos - sin * sin
+        cw, ch = (w * cos - h * sin) / cos2, (h * cos - w * sin) / cos2
+    rh, rw = rotated.shape
+    top, left = int(np.ceil((rh - ch) / 2)) + 1, int(np.ceil((rw - cw) / 2)) + 1
+    return rotated[top: rh - top, left: rw - left].copy()
+
+
+def altered_radiographs4(nih_paths: list[str], child_paths: list[str], rng: np.random.Generator) -> dict[str, bytes]:
+    """Two alterations of each test radiograph of NIH test patients 51-80 and Kermany test patients 21-40, the 13
+    entries of ``kinds`` in turn (so each kind has adults and children), PNG or JPEG at random, a third of them
+    resized to one of ``FRESH4_SIZES``: rotated by 20-340 degrees (black, white or edge-replicated corners), rotated
+    by 20-70 degrees and cut to the inscribed rectangle, rotated by 90/270 and inverted, a quarter, an off-centre
+    crop of 20-45% of the area, a strip a third wide or high, a central zoom of 30-55% of each side, upside down,
+    upside down with a 20-40 degree tilt, inverted, mirrored and rotated by 90/270."""
+    import cv2
+
+    from chestxai.data.io import read_image
+
+    def rotated_any(image, k):
+        fill = ("black", "white", "edge")[k % 3]
+        return _rotated4(image, float(rng.uniform(20, 340)), fill), f"rotated_{fill}"
+
+    def inscribed(image, k):
+        return _inscribed(image, float(rng.choice([-1, 1]) * rng.uniform(20, 70))), "rotated_inscribed"
+
+    def quarter_turn_inverted(image, k):
+        return 1.0 - np.rot90(image, 1 if k % 2 else 3), "rot90_inverted"
+
+    def quarter(image, k):
+        h, w = image.shape
+        which = k % 4
+        part = image[(h // 2) * (which // 2): (h // 2) * (which // 2 + 1), (w // 2) * (which % 2): (w // 2) *
+                     (which % 2 + 1)]
+        return part, "quarter"
+
+    def offcentre(image, k):
+        h, w = image.shape
+        area, aspect = rng.uniform(0.2, 0.45), rng.uniform(0.7, 1.4)
+        ch, cw = int(h * np.sqrt(area * aspect)), int(w * np.sqrt(area / aspect))
+        ch, cw = min(ch, h), min(cw, w)
+        corner = k % 4  # pushed towards one corner so it is off centre
+        top = int(rng.uniform(0, 0.35) * (h - ch)) if corner < 2 else h - ch - int(rng.uniform(0, 0.35) * (h - ch))
+        left = int(rng.uniform(0, 0.35) * (w - cw)) if corner % 2 == 0 else \
+            w - cw - int(rng.uniform(0, 0.35) * (w - cw))
+        return image[top: top + ch, left: left + cw], "offcentre_crop"
+
+    def strip(image, k):
+        h, w = image.shape
+        start = rng.uniform(0, 2 / 3)
+        if k % 2:
+            return image[:, int(w * start): int(w * (start + 1 / 3))], "strip_vertical"
+        return image[int(h * start): int(h * (start + 1 / 3))], "strip_horizontal"
+
+    def zoom(image, k):
+        h, w = image.shape
+        keep = rng.uniform(0.3, 0.55)
+        dy, dx = int(h * (1 - keep) / 2), int(w * (1 - keep) / 2)
+        return image[dy: h - dy, dx: w - dx], "zoom"
+
+    def upside_down(image, k):
+        return image[::-1], "upside_down"
+
+    def upside_down_tilted(image, k):
+        degrees = float(rng.choice([-1, 1]) * rng.uniform(20, 40))
+        return _rotated4(image[::-1].copy(), degrees, ("black", "edge")[k % 2]), "upside_down_tilted"
+
+    def inverted(image, k):
+        return 1.0 - image, "inverted"
+
+    def mirrored_turned(image, k):
+        return np.rot90(image[:, ::-1], 1 if k % 2 else 3), "mirrored_rot90"
+
+    kinds = [rotated_any, inscribed, quarter_turn_inverted, quarter, offcentre, strip, zoom, upside_down,
+             upside_down_tilted, inverted, rotated_any, mirrored_turned, rotated_any]
+    out = {}
+    slot = 0
+    for paths in (nih_paths, child_paths):
+        for path in paths:
+            image = read_image(path)
+            stem = Path(path).stem
+            for _ in range(2):
+                altered, kind = kinds[slot % len(kinds)](image, slot)
+                altered = np.ascontiguousarray(altered, dtype=np.float32)
+                name = stem
+                if rng.random() < 1 / 3:
+                    size = FRESH4_SIZES[int(rng.integers(0, len(FRESH4_SIZES)))]
+                    altered = cv2.resize(altered, size, interpolation=cv2.INTER_AREA)
+                    name += f"_{size[0]}x{size[1]}"
+                fmt = "PNG" if rng.random() < 0.5 else "JPEG"
+                out[f"set4_altered_{kind}/{name}"] = encode(np.clip(altered, 0, 1), fmt)
+                slot += 1
+    return out
+
+
+def _font4(name: str, size: int) -> ImageFont.FreeTypeFont:
+    import matplotlib
+
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
+
+
+WORDS4 = ("thank you for your letter regarding the appointment next month please find enclosed the schedule and the "
+          "signed agreement we look forward to hearing from you kind regards order quantity unit price shipping "
+          "balance account reference delivery address warehouse").split()
+
+
+def documents4(rng: np.random.Generator) -> dict[str, bytes]:
+    """Documents of layouts no earlier set has, two of each: a letter (letterhead, address block, paragraphs,
+    signature), an invoice (header, item table, totals box), a spreadsheet (grid of cells with numbers, a header row),
+    a code listing (line numbers, indentation; light and dark theme) and a page of handwriting-like random strokes."""
+    import cv2
+
+    out = {}
+
+    def sentence(n: int) -> str:
+        return " ".join(rng.choice(WORDS4, size=n))
+
+    for i in range(2):
+        width, height = (850, 1100) if i == 0 else (1240, 1754)
+        scale = width / 850
+        page = Image.new("RGB", (width, height), (255, 255, 255) if i == 0 else (250, 248, 240))
+        draw = ImageDraw.Draw(page)
+        accent = (20, 60, 140) if i else (0, 0, 0)
+        draw.rectangle((0, 0, width, int(90 * scale)), fill=accent if i else (235, 235, 235))
+        draw.text((int(40 * scale), int(25 * scale)), "Northfield Clinic Ltd", font=_font4("DejaVuSerif-Bold.ttf",
+                  int(32 * scale)), fill=(255, 255, 255) if i else (0, 0, 0))
+        body = _font4("DejaVuSerif.ttf" if i == 0 else "STIXGeneral.ttf", int(15 * scale))
+        y = int(130 * scale)
+        for line in ("12 Harbour Road", "Westbury", "WB4 9QT", "", "7 March 2026", "", "Dear Sir or Madam,"):
+            draw.text((int(60 * scale), y), line, font=body, fill=(0, 0, 0))
+            y += int(22 * scale)
+        for _ in range(int(rng.integers(3, 6))):
+            y += int(14 * scale)
+            for _ in range(int(rng.integers(3, 7))):
+                draw.text((int(60 * scale), y), sentence(int(rng.integers(9, 13))), font=body, fill=(0, 0, 0))
+                y += int(22 * scale)
+        y += int(30 * scale)
+        draw.text((int(60 * scale), y), "Yours faithfully,", font=body, fill=(0, 0, 0))
+        xs = np.linspace(60, 260, 40) * scale
+        ys = y + 60 * scale + 12 * scale * np.sin(xs / (7 * scale) + rng.uniform(0, 6)) * rng.uniform(0.5, 1.5, 40)
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=(10, 10, 90), width=2)
+        out[f"set4_document/letter_{i}"] = encode(np.asarray(page.convert("L") if i == 0 else page),
+                                                  "JPEG" if i == 0 else "PNG")
+
+    for i in range(2):
+        width, height = (900, 1200) if i == 0 else (1000, 1000)
+        page = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(page)
+        draw.text((50, 40), "INVOICE", font=_font4("DejaVuSans-Bold.ttf", 44), fill=0)
+        small = _font4("DejaVuSans.ttf", 15)
+        draw.text((width - 330, 50), f"No. {int(rng.integers(10000, 99999))}   Date 2026-03-0{i + 2}", font=small,
+                  fill=0)
+        top = 180
+        columns = [50, 420, 560, 700, width - 50]
+        draw.rectangle((50, top, width - 50, top + 34), fill=40)
+        for x, title in zip(columns, ("Description", "Qty", "Unit price", "Amount")):
+            draw.text((x + 8, top + 8), title, font=small, fill=255)
+        total = 0.0
+        for row in range(int(rng.integers(8, 16))):
+            y = top + 34 + row * 32
+            qty, price = int(rng.integers(1, 20)), float(rng.uniform(2, 400))
+            total += qty * price
+            if row % 2:
+                draw.rectangle((50, y, width - 50, y + 32), fill=238)
+            for x, text in zip(columns, (sentence(3), str(qty), f"{price:.2f}", f"{qty * price:.2f}")):
+                draw.text((x + 8, y + 8), text, font=small, fill=0)
+        y = top + 34 + (row + 2) * 32
+        draw.rectangle((columns[2], y, width - 50, y + 90), outline=0, width=2)
+        for k, (label, value) in enumerate((("Subtotal", total), ("VAT 20%", total * 0.2), ("Total", total * 1.2))):
+            draw.text((columns[2] + 10, y + 8 + k * 26), f"{label:<10} {value:>12.2f}", font=small, fill=0)
+        out[f"set4_document/invoice_{i}"] = encode(np.asarray(page), "PNG" if i == 0 else "JPEG")
+
+    for i in range(2):
+        rows, cols, cell_w, cell_h = 40, 12, 96, 24
+        width, height = 50 + cols * cell_w, 30 + rows * cell_h
+        sheet = Image.new("RGB", (width, height), (255, 255, 255))
+        draw = ImageDraw.Draw(sheet)
+        font = _font4("DejaVuSans.ttf", 13)
+        header = (217, 225, 242) if i else (230, 230, 230)
+        draw.rectangle((0, 0, width, 30), fill=header)
+        draw.rectangle((0, 0, 50, height), fill=header)
+        for c in range(cols):
+            draw.text((50 + c * cell_w + cell_w // 2 - 4, 8), chr(65 + c), font=font, fill=(0, 0, 0))
+        for r in range(rows):
+            draw.text((12, 30 + r * cell_h + 5), str(r + 1), font=font, fill=(0, 0, 0))
+            for c in range(cols):
+                if rng.random() < 0.8:
+                    value = f"{rng.normal(500, 300):.1f}" if c else sentence(1)
+                    draw.text((50 + c * cell_w + 6, 30 + r * cell_h + 5), value, font=font, fill=(0, 0, 0))
+        for x in range(50, width, cell_w):
+            draw.line((x, 0, x, height), fill=(200, 200, 200))
+        for y in range(30, height, cell_h):
+            draw.line((0, y, width, y), fill=(200, 200, 200))
+        if i:
+            draw.rectangle((50 + 3 * cell_w, 30 + 5 * cell_h, 50 + 4 * cell_w, 30 + 6 * cell_h), outline=(16, 124, 16),
+                           width=3)
+        out[f"set4_document/spreadsheet_{i}"] = encode(np.asarray(sheet if i else sheet.convert("L")), "PNG")
+
+    code_words = ["def", "return", "for", "in", "if", "else:", "import", "self", "value", "result", "items",
+                  "range(n)", "np.zeros", "print(", ")", "=", "+=", "None", "True", "0", "1"]
+    for i in range(2):
+        width, height = 1000, 1300
+        dark = i == 1
+        page = Image.new("RGB", (width, height), (30, 30, 36) if dark else (253, 253, 250))
+        draw = ImageDraw.Draw(page)
+        font = _font4("DejaVuSansMono.ttf" if dark else "cmtt10.ttf", 16)
+        indent = 0
+        for line_no in range(1, 60):
+            y = 10 + (line_no - 1) * 21
+            draw.text((8, y), f"{line_no:>3}", font=font, fill=(110, 110, 120))
+            if rng.random() < 0.12:
+                indent = 0
+                continue
+            text = " ".join(rng.choice(code_words, size=int(rng.integers(2, 8))))
+            colour = tuple(int(v) for v in rng.integers(120, 250, 3)) if dark else (0, 0, 0)
+            draw.text((60 + 32 * indent, y), text, font=font, fill=colour)
+            indent = int(np.clip(indent + rng.choice([-1, 0, 0, 1]), 0, 4))
+        out[f"set4_document/code_{i}"] = encode(np.asarray(page), "PNG" if dark else "JPEG")
+
+    for i in range(2):
+        width, height = 900, 1200
+        page = np.full((height, width), 0.97 if i == 0 else 0.92, np.float32)
+        if i == 0:
+            page[np.arange(80, height, 40)] = 0.75  # ruled paper
+        ink = np.zeros_like(page)
+        for y in range(90, height - 60, 40):
+            x = 60
+            while x < width - 80:
+                n = int(rng.integers(8, 30))
+                t = np.linspace(0, 1, n * 6)
+                loops = np.cumsum(rng.normal(0, 0.6, t.size))
+                px = x + t * n * 4 + 5 * np.cos(loops * 2)
+                py = y - 12 * np.abs(np.sin(loops)) - rng.normal(0, 1.5)
+                points = np.stack([px, py], 1).astype(np.int32)
+                cv2.polylines(ink, [points], False, 1.0, 2, cv2.LINE_AA)
+                x += n * 4 + int(rng.integers(10, 25))
+        out[f"set4_document/handwriting_{i}"] = encode(np.clip(page - 0.85 * ink, 0, 1), "JPEG" if i else "PNG")
+    return out
+
+
+def diagrams4(rng: np.random.Generator) -> dict[str, bytes]:
+    """Line drawings, two of each: a flowchart (boxes, diamonds, arrows, labels), a floor plan (walls, door arcs,
+    windows, room names), a circuit-like drawing (resistor zigzags, capacitors, wires on a grid); and EEG traces
+    plotted from matplotlib's bundled ``eeg.dat``, and a random network graph."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.cbook as cbook
+    import matplotlib.pyplot as plt
+
+    out = {}
+    font = _font4("DejaVuSans.ttf", 16)
+    for i in range(2):
+        width, height = (900, 1100) if i == 0 else (1200, 800)
+        image = Image.new("RGB", (width, height), (255, 255, 255))
+        draw = ImageDraw.Draw(image)
+        fill = (255, 255, 255) if i == 0 else (255, 242, 204)
+        nodes = []
+        n = int(rng.integers(6, 9))
+        for k in range(n):
+            if i == 0:
+                cx, cy = width // 2 + int(rng.integers(-200, 200)) * (k % 2), 70 + k * (height - 140) // (n - 1)
+            else:
+                cx, cy = 110 + k * (width - 220) // (n - 1), height // 2 + int(rng.integers(-250, 250))
+            nodes.append((cx, cy))
+        for (x0, y0), (x1, y1) in zip(nodes, nodes[1:]):
+            draw.line((x0, y0, x1, y1), fill=(0, 0, 0), width=2)
+            angle = np.arctan2(y1 - y0, x1 - x0)
+            tip = (x1 - 45 * np.cos(angle), y1 - 45 * np.sin(angle))
+            draw.polygon([tip, (tip[0] - 14 * np.cos(angle - 0.4), tip[1] - 14 * np.sin(angle - 0.4)),
+                          (tip[0] - 14 * np.cos(angle + 0.4), tip[1] - 14 * np.sin(angle + 0.4))], fill=(0, 0, 0))
+        for k, (cx, cy) in enumerate(nodes):
+            if k % 3 == 2:
+                draw.polygon([(cx, cy - 40), (cx + 70, cy), (cx, cy + 40), (cx - 70, cy)], fill=fill,
+                             outline=(0, 0, 0), width=2)
+                label = "yes?"
+            elif k in (0, n - 1):
+                draw.rounded_rectangle((cx - 70, cy - 25, cx + 70, cy + 25), 25, fill=fill, outline=(0, 0, 0), width=2)
+                label = "start" if k == 0 else "end"
+            else:
+                draw.rectangle((cx - 80, cy - 28, cx + 80, cy + 28), fill=fill, outline=(0, 0, 0), width=2)
+                label = f"step {k}"
+            draw.text((cx - 30, cy - 10), label, font=font, fill=(0, 0, 0))
+        out[f"set4_diagram/flowchart_{i}"] = encode(np.asarray(image if i else image.convert("L")), "PNG")
+
+    for i in range(2):
+        width, height = (1000, 760) if i == 0 else (800, 1000)
+        plan = np.full((height, width), 1.0, np.float32)
+        margin = 40
+        cv2.rectangle(plan, (margin, margin), (width - margin, height - margin), 0.0, 8)
+        xs = sorted(int(v) for v in rng.integers(margin + 150, width - margin - 150, 2))
+        ys = [int(rng.integers(margin + 200, height - margin - 200))]
+        for x in xs:
+            cv2.line(plan, (x, margin), (x, height - margin), 0.0, 5)
+        for y in ys:
+            cv2.line(plan, (margin, y), (xs[0], y), 0.0, 5)
+            cv2.line(plan, (xs[1], y), (width - margin, y), 0.0, 5)
+        for x in xs:  # doors: gaps with quarter-circle swings
+            y = int(rng.integers(margin + 80, height - margin - 80))
+            plan[y: y + 70, x - 4: x + 5] = 1.0
+            cv2.ellipse(plan, (x, y), (70, 70), 0, 0, 90, 0.3, 1)
+            cv2.line(plan, (x, y), (x + 70, y), 0.2, 2)
+        for _ in range(4):  # windows on the outer wall
+            x = int(rng.integers(margin + 60, width - margin - 140))
+            plan[margin - 5: margin + 6, x: x + 80] = 1.0
+            cv2.line(plan, (x, margin - 3), (x + 80, margin - 3), 0.0, 1)
+            cv2.line(plan, (x, margin + 3), (x + 80, margin + 3), 0.0, 1)
+        page = Image.fromarray((plan * 255).astype(np.uint8))
+        draw = ImageDraw.Draw(page)
+        for name in ("KITCHEN", "LIVING", "BED 1", "BATH", "HALL"):
+            draw.text((int(rng.integers(margin + 30, width - 200)), int(rng.integers(margin + 30, height - 80))),
+                      name, font=font, fill=60)
+        out[f"set4_diagram/floor_plan_{i}"] = encode(np.asarray(page), "PNG" if i == 0 else "JPEG")
+
+    for i in range(2):
+        width, height, step = 1100, 800, 100
+        board = np.full((height, width), 1.0 if i == 0 else 0.1, np.float32)
+        ink = 0.0 if i == 0 else 0.9
+        grid = [(x, y) for x in range(100, width - 99, step) for y in range(100, height - 99, step)]
+        for _ in range(22):
+            (x0, y0) = grid[int(rng.integers(0, len(grid)))]
+            horizontal = rng.random() < 0.5
+            x1, y1 = (x0 + step, y0) if horizontal else (x0, y0 + step)
+            if x1 > width - 100 or y1 > height - 100:
+                continue
+            part = int(rng.integers(0, 3))
+            if part == 0:  # resistor zigzag
+                t = np.linspace(0, 1, 13)
+                offset = 12 * np.array([0, 0, 1, -1, 1, -1, 1, -1, 1, -1, 0, 0, 0])
+                pts = np.stack([x0 + t * (x1 - x0) + (offset if not horizontal else 0),
+                                y0 + t * (y1 - y0) + (offset if horizontal else 0)], 1)
+                cv2.polylines(board, [pts.astype(np.int32)], False, ink, 2, cv2.LINE_AA)
+            elif part == 1:  # capacitor
+                mx, my = (x0 + x1) // 2, (y0 + y1) // 2
+                if horizontal:
+                    cv2.line(board, (x0, y0), (mx - 6, my), ink, 2)
+                    cv2.line(board, (mx + 6, my), (x1, y1), ink, 2)
+                    cv2.line(board, (mx - 6, my - 18), (mx - 6, my + 18), ink, 3)
+                    cv2.line(board, (mx + 6, my - 18), (mx + 6, my + 18), ink, 3)
+                else:
+                    cv2.line(board, (x0, y0), (mx, my - 6), ink, 2)
+                    cv2.line(board, (mx, my + 6), (x1, y1), ink, 2)
+                    cv2.line(board, (mx - 18, my - 6), (mx + 18, my - 6), ink, 3)
+                    cv2.line(board, (mx - 18, my + 6), (mx + 18, my + 6), ink, 3)
+            else:
+                cv2.line(board, (x0, y0), (x1, y1), ink, 2)
+            for x, y in ((x0, y0), (x1, y1)):
+                cv2.circle(board, (x, y), 5, ink, -1)
+        out[f"set4_diagram/circuit_{i}"] = encode(board, "PNG")
+
+    eeg = np.fromfile(cbook.get_sample_data("eeg.dat", asfileobj=False), dtype=float).reshape(800, 4)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    for k in range(4):
+        ax.plot(np.arange(800) / 80.0, eeg[:, k] / (np.ptp(eeg[:, k]) + 1e-9) + k * 1.2, color="k", lw=0.8)
+    ax.set_yticks(np.arange(4) * 1.2, ["PG3", "PG5", "PG7", "PG9"])
+    ax.set_xlabel("time (s)")
+    out["set4_diagram/eeg_traces"] = encode(_figure_array(fig), "PNG")
+    fig, ax = plt.subplots(figsize=(7, 7), dpi=100)
+    points = rng.random((30, 2))
+    for a in range(30):
+        for b in np.argsort(np.hypot(*(points - points[a]).T))[1:4]:
+            ax.plot(*points[[a, b]].T, color="0.4", lw=1)
+    ax.scatter(*points.T, s=200, c="0.15", zorder=3)
+    ax.set_axis_off()
+    out["set4_diagram/network_graph"] = encode(_figure_array(fig), "JPEG")
+    return out
+
+
+def photo_crops4(rng: np.random.Generator) -> dict[str, bytes]:
+    """New content from pictures bundled with installed packages (no download): random crops (a quarter to a half
+    of each side), some enlarged, blurred or turned grey, of scikit-image's sample images, scikit-learn's two
+    photographs and matplotlib's; a frame of scikit-image's ``no_time_for_that_tiny.gif`` and its
+    ``chessboard_GRAY.png``, enlarged; scikit-learn's handwritten digits and 12 of scikit-image's
+    ``lfw_subset`` faces as montages; pydicom's RT dose grid
+    (its 15 frames tiled, smoothly enlarged) and a blurred crop of its small CT."""
+    import cv2
+    import matplotlib.cbook as cbook
+    import pydicom
+    import skimage.data as data
+    import skimage.io
+    from pydicom.data import get_testdata_file
+    from sklearn.datasets import load_digits, load_sample_images
+
+    def crop(picture: np.ndarray) -> np.ndarray:
+        h, w = picture.shape[:2]
+        ch, cw = int(h * rng.uniform(0.25, 0.5)), int(w * rng.uniform(0.25, 0.5))
+        top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        return picture[top: top + ch, left: left + cw]
+
+    def grey(picture: np.ndarray) -> np.ndarray:
+        return picture if picture.ndim == 2 else np.asarray(Image.fromarray(picture).convert("L"))
+
+    pictures = {n: getattr(data, n)() for n in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field",
+                                                  "retina", "moon", "camera", "coins", "brick", "gravel", "grass",
+                                                  "immunohistochemistry", "cell", "page", "clock", "horse",
+                                                  "shepp_logan_phantom", "logo", "colorwheel")}
+    pictures["horse"] = (~pictures["horse"]).astype(np.uint8) * 255
+    china, flower = load_sample_images().images
+    pictures.update(china=china, flower=flower,
+                    grace_hopper=np.asarray(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB")),
+                    motorcycle=data.stereo_motorcycle()[0])
+    out = {}
+    for k, (name, picture) in enumerate(pictures.items()):
+        part = np.ascontiguousarray(crop(np.asarray(picture)))
+        treatment = ("grey", "blur", "enlarged", "colour")[k % 4]
+        if treatment in ("grey", "blur"):
+            part = grey(part)
+        if treatment == "blur":
+            part = cv2.GaussianBlur(part, (0, 0), float(rng.uniform(2, 5)))
+        if treatment == "enlarged" or min(part.shape[:2]) < 120:
+            part = cv2.resize(part, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+        out[f"set4_photo/{name}_{treatment}"] = encode(part, "JPEG" if k % 3 == 0 else "PNG")
+    for name in ("astronaut", "coffee", "chelsea", "china"):  # a second crop of four, grey and blurred
+        part = cv2.GaussianBlur(grey(np.ascontiguousarray(crop(np.asarray(pictures[name])))), (0, 0), 1.5)
+        out[f"set4_photo/{name}_second_crop"] = encode(part, "PNG")
+    folder = Path(data.__file__).parent
+    gif = skimage.io.imread(folder / "no_time_for_that_tiny.gif")
+    out["set4_photo/gif_frame"] = encode(cv2.resize(gif[12], (280, 500), interpolation=cv2.INTER_NEAREST))
+    chessboard = skimage.io.imread(folder / "chessboard_GRAY.png")
+    out["set4_photo/chessboard_gray"] = encode(cv2.resize(chessboard, (500, 500), interpolation=cv2.INTER_LINEAR))
+    digits = load_digits().images
+    picks = digits[rng.choice(len(digits), 48, replace=False)].reshape(6, 8, 8, 8).transpose(0, 2, 1, 3)
+    out["set4_photo/digits_montage"] = encode(_unit(cv2.resize(picks.reshape(48, 64).astype(np.float32), (640, 480),
+                                                               interpolation=cv2.INTER_NEAREST)))
+    faces = data.lfw_subset()[rng.choice(200, 12, replace=False)].reshape(3, 4, 25, 25).transpose(0, 2, 1, 3)
+    out["set4_photo/faces_montage"] = encode(cv2.resize(faces.reshape(75, 100).astype(np.float32), (600, 450),
+                                                        interpolation=cv2.INTER_CUBIC).clip(0, 1))
+    dose = pydicom.dcmread(get_testdata_file("rtdose.dcm")).pixel_array.astype(np.float32)
+    tiles = dose.reshape(3, 5, 10, 10).transpose(0, 2, 1, 3).reshape(30, 50)
+    out["set4_photo/pydicom_rtdose"] = encode(_unit(cv2.resize(tiles, (750, 450), interpolation=cv2.INTER_CUBIC)))
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array.astype(np.float32)
+    out["set4_photo/pydicom_ct_crop"] = encode(_unit(cv2.GaussianBlur(cv2.resize(ct[16:48, 8:56], (480, 320),
+                                                                                  interpolation=cv2.INTER_CUBIC),
+                                                                       (0, 0), 3)))
+    return out
+
+
+def _fractal4(rng: np.random.Generator, n: int, octaves: int = 6) -> np.ndarray:
+    """Value noise summed over octaves, in [0, 1]."""
+    import cv2
+
+    total = sum(cv2.resize(rng.random((3 * 2**k, 3 * 2**k)).astype(np.float32), (n, n),
+                           interpolation=cv2.INTER_CUBIC) / 1.8**k for k in range(octaves))
+    return _unit(total)
+
+
+def textures4(rng: np.random.Generator) -> dict[str, bytes]:
+    """Noise and texture procedures no earlier set has: Gray-Scott reaction-diffusion (spots and stripes), ridged
+    fractal noise, domain-warped noise, marble and wood from noise, Truchet tiles (arcs and diagonals), the Game of
+    Life after 60 steps, the rule-30 and rule-110 cellular automata, random walks, a Sierpinski carpet, a Mandelbrot
+    zoom, crackle (Voronoi edges), bubbles, a weave, contour lines of fractal noise, percolation clusters, a
+    hexagonal grid and a random-dot stereogram."""
+    import cv2
+
+    out: dict[str, bytes] = {}
+    n = 448
+    for name, (feed, kill) in (("spots", (0.035, 0.065)), ("stripes", (0.04, 0.06))):
+        m = 128
+        u, v = np.ones((m, m)), np.zeros((m, m))
+        for _ in range(6):
+            y, x = rng.integers(10, m - 10, 2)
+            u[y - 4: y + 4, x - 4: x + 4], v[y - 4: y + 4, x - 4: x + 4] = 0.5, 0.25
+        v += rng.random((m, m)) * 0.02
+        for _ in range(2500):
+            lap_u = np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1) + np.roll(u, -1, 1) - 4 * u
+            lap_v = np.roll(v, 1, 0) + np.roll(v, -1, 0) + np.roll(v, 1, 1) + np.roll(v, -1, 1) - 4 * v
+            uvv = u * v * v
+            u += 0.16 * lap_u - uvv + feed * (1 - u)
+            v += 0.08 * lap_v + uvv - (feed + kill) * v
+        out[f"set4_texture/gray_scott_{name}"] = encode(_unit(cv2.resize(v.astype(np.float32), (n, n),
+                                                                          interpolation=cv2.INTER_CUBIC)))
+    out["set4_texture/ridged_noise"] = encode(1.0 - np.abs(2 * _fractal4(rng, n) - 1) ** 0.5)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    warp_x, warp_y = (_fractal4(rng, n) - 0.5) * 120, (_fractal4(rng, n) - 0.5) * 120
+    base = _fractal4(rng, n)
+    out["set4_texture/domain_warped"] = encode(cv2.remap(base.astype(np.float32), (xx + warp_x).astype(np.float32),
+                                                         (yy + warp_y).astype(np.float32), cv2.INTER_LINEAR,
+                                                         borderMode=cv2.BORDER_REFLECT))
+    turbulence = _fractal4(rng, n)
+    out["set4_texture/marble"] = encode(0.5 + 0.5 * np.sin(xx / 18 + 9 * turbulence))
+    ring = np.hypot(xx - n * rng.uniform(0.2, 0.8), (yy - n * rng.uniform(-1, 0)) * 0.15) / 9 + 4 * _fractal4(rng, n)
+    out["set4_texture/wood"] = encode(np.stack([0.55 + 0.3 * (ring % 1), 0.35 + 0.2 * (ring % 1),
+                                                0.15 + 0.1 * (ring % 1)], -1), "JPEG")
+    tile = 32
+    arcs = np.ones((n, n), np.float32)
+    diagonal = np.ones((n, n), np.float32)
+    for ty in range(0, n, tile):
+        for tx in range(0, n, tile):
+            if rng.random() < 0.5:
+                cv2.ellipse(arcs, (tx, ty), (tile // 2, tile // 2), 0, 0, 90, 0.0, 3)
+                cv2.ellipse(arcs, (tx + tile, ty + tile), (tile // 2, tile // 2), 0, 180, 270, 0.0, 3)
+                cv2.line(diagonal, (tx, ty), (tx + tile, ty + tile), 0.0, 2)
+            else:
+                cv2.ellipse(arcs, (tx + tile, ty), (tile // 2, tile // 2), 0, 90, 180, 0.0, 3)
+                cv2.ellipse(arcs, (tx, ty + tile), (tile // 2, tile // 2), 0, 270, 360, 0.0, 3)
+                cv2.line(diagonal, (tx + tile, ty), (tx, ty + tile), 0.0, 2)
+    out["set4_texture/truchet_arcs"] = encode(arcs)
+    out["set4_texture/truchet_diagonal"] = encode(diagonal, "JPEG")
+    life = rng.random((112, 112)) < 0.3
+    for _ in range(60):
+        neighbours = sum(np.roll(np.roll(life, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                         if dy or dx)
+        life = (neighbours == 3) | (life & (neighbours == 2))
+    out["set4_texture/game_of_life"] = encode(np.kron(life, np.ones((4, 4), bool)))
+    for rule in (30, 110):
+        table = np.array([(rule >> k) & 1 for k in range(8)], bool)
+        rows = np.zeros((224, 224), bool)
+        rows[0] = rng.random(224) < 0.5 if rule == 110 else np.arange(224) == 112
+        for r in range(1, 224):
+            prev = rows[r - 1]
+            rows[r] = table[(np.roll(prev, 1).astype(int) << 2) | (prev.astype(int) << 1) | np.roll(prev, -1)]
+        out[f"set4_texture/rule_{rule}"] = encode(np.kron(~rows, np.ones((2, 2), bool)))
+    walks = np.zeros((n, n), np.float32)
+    for _ in range(12):
+        steps = np.cumsum(rng.normal(0, 3, (3000, 2)), axis=0) + rng.uniform(0, n, 2)
+        cv2.polylines(walks, [np.clip(steps, 0, n - 1).astype(np.int32)], False, float(rng.uniform(0.4, 1)), 1)
+    out["set4_texture/random_walks"] = encode(walks)
+    carpet = np.ones((243, 243), bool)
+    for level in range(5):
+        size = 3**level
+        idx = np.arange(243)
+        carpet &= ~(((idx[:, None] // size) % 3 == 1) & ((idx[None] // size) % 3 == 1))
+    out["set4_texture/sierpinski_carpet"] = encode(np.kron(carpet, np.ones((2, 2), bool)))
+    centre, span = complex(-0.7436, 0.1318), 0.01
+    c = centre + span * ((xx / n - 0.5) + 1j * (yy / n - 0.5))
+    z, escape = np.zeros_like(c), np.zeros(c.shape, np.float32)
+    for _ in range(150):
+        z = np.where(np.abs(z) < 4, z * z + c, z)
+        escape += np.abs(z) < 4
+    out["set4_texture/mandelbrot_zoom"] = encode(_unit(np.log1p(escape)))
+    points = rng.uniform(0, n, (60, 2))
+    distances = np.sort(np.hypot(yy[..., None] - points[:, 0], xx[..., None] - points[:, 1]), axis=-1)
+    out["set4_texture/crackle"] = encode(np.clip((distances[..., 1] - distances[..., 0]) / 12, 0, 1))
+    bubbles = np.zeros((n, n), np.float32)
+    for _ in range(70):
+        centre_xy = tuple(int(v) for v in rng.integers(0, n, 2))
+        radius = int(rng.integers(6, 50))
+        cv2.circle(bubbles, centre_xy, radius, float(rng.uniform(0.3, 1)), 2, cv2.LINE_AA)
+        cv2.circle(bubbles, (centre_xy[0] - radius // 3, centre_xy[1] - radius // 3), max(radius // 6, 1), 1.0, -1)
+    out["set4_texture/bubbles"] = encode(bubbles)
+    over = ((xx // 16 + yy // 16) % 2).astype(np.float32)
+    threads_x = 0.5 + 0.5 * np.cos(np.pi * ((yy % 16) - 8) / 16)
+    threads_y = 0.5 + 0.5 * np.cos(np.pi * ((xx % 16) - 8) / 16)
+    out["set4_texture/weave"] = encode(over * threads_x + (1 - over) * threads_y)
+    heights = _fractal4(rng, n, 5)
+    out["set4_texture/contour_lines"] = encode((np.abs(((heights * 24) % 1) - 0.5) > 0.06).astype(np.float32))
+    sites = rng.random((n // 4, n // 4)) < 0.58  # percolation clusters, each a grey level
+    _, labels = cv2.connectedComponents(sites.astype(np.uint8), connectivity=4)
+    shades = rng.random(labels.max() + 1)
+    shades[0] = 0.0
+    out["set4_texture/percolation"] = encode(np.kron(shades[labels], np.ones((4, 4))), "JPEG")
+    hexes = np.ones((n, n), np.float32)
+    side = 22
+    for row in range(-1, int(n / (side * 1.5)) + 2):
+        for col in range(-1, int(n / (side * np.sqrt(3))) + 2):
+            hx, hy = col * side * np.sqrt(3) + (row % 2) * side * np.sqrt(3) / 2, row * side * 1.5
+            corners = [(hx + side * np.sin(k * np.pi / 3), hy + side * np.cos(k * np.pi / 3)) for k in range(6)]
+            cv2.polylines(hexes, [np.array(corners, np.int32)], True, float(rng.uniform(0, 0.5)), 3)
+    out["set4_texture/hexagons"] = encode(hexes)
+    dots = (rng.random((n, n)) < 0.5).astype(np.float32)
+    depth = (np.hypot(xx - n / 2, yy - n / 2) < n / 4).astype(int) * 6
+    stereo = dots.copy()
+    for x in range(40, n):
+        stereo[:, x] = stereo[np.arange(n), x - 40 + depth[:, x]]
+    out["set4_texture/random_dot_stereogram"] = encode(stereo)
+    return out
+
+
+def _project4(shape: tuple[int, int], bodies: list[tuple], soft: np.ndarray | None = None) -> np.ndarray:
+    """A projection radiograph (bright where attenuating, dark background) of ellipsoids, each ``(cx, cy, half
+    length, half width, angle of the long axis in radians, attenuation, hollow)``: its path length through the
+    ellipsoid (depth = half width) times attenuation, less an inner ellipsoid's (scaled by ``hollow``, a marrow
+    cavity) when ``hollow`` > 0; plus ``soft`` (the soft tissue's attenuation map); ``1 - exp(-total)``."""
+    h, w = shape
+    total = np.zeros(shape, np.float32) if soft is None else soft.astype(np.float32).copy()
+    for cx, cy, a, b, angle, mu, hollow in bodies:
+        r = int(max(a, b)) + 2
+        y0, y1, x0, x1 = max(int(cy) - r, 0), min(int(cy) + r, h), max(int(cx) - r, 0), min(int(cx) + r, w)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        u = ((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)) / a
+        v = (-(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)) / b
+        path = np.sqrt(np.clip(1 - u * u - v * v, 0, None)) * b
+        if hollow:
+            path -= 0.8 * np.sqrt(np.clip(1 - (u / hollow) ** 2 - (v / hollow) ** 2, 0, None)) * b * hollow
+        total[y0:y1, x0:x1] += mu * path
+    return 1.0 - np.exp(-total)
+
+
+def _finish4(image: np.ndarray, rng: np.random.Generator, blur: float = 1.2, noise: float = 0.015) -> np.ndarray:
+    import cv2
+
+    image = cv2.GaussianBlur(image.astype(np.float32), (0, 0), blur)
+    return np.clip(image + rng.normal(0, noise, image.shape).astype(np.float32), 0, 1)
+
+
+def _bone_chain(start: np.ndarray, theta: float, lengths: list[float], widths: list[float], mu: float,
+                gap: float) -> tuple[list[tuple], np.ndarray]:
+    """Bones end to end from ``start`` along ``theta`` (radians from straight up), with ``gap`` between them."""
+    direction = np.array([np.sin(theta), -np.cos(theta)])
+    axis_angle = float(np.arctan2(direction[1], direction[0]))
+    bodies, point = [], np.asarray(start, float)
+    for length, width in zip(lengths, widths):
+        centre = point + direction * length / 2
+        bodies.append((centre[0], centre[1], length / 2, width, axis_angle, mu, 0.55))
+        point = point + direction * (length + gap)
+    return bodies, point
+
+
+def medical4(rng: np.random.Generator) -> dict[str, bytes]:
+    """Synthetic medical images that are no chest radiograph: projection radiographs (projected ellipsoid bones,
+    bright on dark) of a hand (3), a knee (3, one bent sideways), a skull (3, one lateral), a pelvis (2), a lumbar
+    spine (2) and a foot (1);
+    mammogram-like breast projections (3, two with the pectoral muscle); ultrasound-like fans with depth-attenuated
+    speckle, layers and cysts (4, one with a colour Doppler box); angiogram-like vessel trees (3: dark on grey,
+    bright on dark, over a noisy background with a catheter); dental-panoramic-like strips (3)."""
+    import cv2
+
+    out: dict[str, bytes] = {}
+    for i in range(3):  # hands
+        h, w = int(rng.choice([1000, 1100, 900])), int(rng.choice([800, 760, 860]))
+        cx, wrist_y = w / 2 + rng.normal(0, 20), h * rng.uniform(0.7, 0.76)
+        scale = h / 1000 * rng.uniform(0.9, 1.05)
+        soft = np.zeros((h, w), np.float32)
+        bodies: list[tuple] = []
+        bodies += [(cx - 45 * scale, h, 200 * scale, 26 * scale, np.pi / 2, 0.05, 0.55),  # radius
+                   (cx + 50 * scale, h + 10, 200 * scale, 18 * scale, np.pi / 2, 0.05, 0.55)]  # ulna
+        for k in range(8):  # carpals
+            bodies.append((cx + (k % 4 - 1.5) * 34 * scale, wrist_y - (k // 4) * 34 * scale, 20 * scale, 15 * scale,
+                           rng.uniform(0, np.pi), 0.06, 0))
+        spread = rng.uniform(0.8, 1.2)
+        for finger in range(5):
+            thumb = finger == 0
+            theta = (-0.9 if thumb else (-0.3 + 0.14 * (finger - 1))) * spread
+            base = np.array([cx + (-95 if thumb else -60 + 38 * (finger - 1)) * scale,
+                             wrist_y - (20 if thumb else 65) * scale])
+            lengths = np.array([110, 80, 60] if thumb else [190 - 12 * abs(finger - 2.5), 110, 70, 50]) * scale
+            widths = np.array([17, 15, 12] if thumb else [15, 13, 11, 9.5]) * scale
+            chain, tip = _bone_chain(base, theta, list(lengths), list(widths), 0.055, 8 * scale)
+            bodies += chain
+            finger_soft = np.zeros((h, w), np.float32)
+            middle = (base + tip) / 2
+            cv2.ellipse(finger_soft, (int(middle[0]), int(middle[1])),
+                        (int(np.hypot(*(tip - base)) / 2 + 20 * scale), int(30 * scale)),
+                        float(np.degrees(np.arctan2(tip[1] - base[1], tip[0] - base[0]))), 0, 360, 0.5, -1)
+            soft = np.maximum(soft, finger_soft)
+        cv2.ellipse(soft, (int(cx), int(wrist_y - 110 * scale)), (int(150 * scale), int(140 * scale)), 0, 0, 360,
+                    0.5, -1)
+        soft[int(wrist_y - 60 * scale):, int(cx - 120 * scale): int(cx + 120 * scale)] = 0.5
+        soft = cv2.GaussianBlur(soft, (0, 0), 6)
+        image = _finish4(_project4((h, w), bodies, soft), rng)
+        out[f"set4_medical/hand_{i}"] = encode(image[:, ::-1] if i == 1 else image, "PNG" if i != 2 else "JPEG")
+
+    for i in range(3):  # knees; the third bent (lateral-like)
+        h, w = 1000, int(rng.choice([720, 800]))
+        cx = w / 2 + rng.normal(0, 15)
+        joint = h * rng.uniform(0.47, 0.53)
+        bend = 0.0 if i < 2 else rng.uniform(0.35, 0.6)
+        soft = np.zeros((h, w), np.float32)
+        bodies = []
+        femur_axis = np.array([np.sin(-bend / 2), -np.cos(-bend / 2)])
+        tibia_axis = np.array([np.sin(np.pi + bend / 2), -np.cos(np.pi + bend / 2)])
+        for axis, length, width in ((femur_axis, joint, 62), (tibia_axis, h - joint, 55)):
+            centre = np.array([cx, joint]) + axis * (length / 2 + 30)
+            bodies.append((centre[0], centre[1], length / 2 + 40, width, float(np.arctan2(axis[1], axis[0])), 0.045,
+                           0.6))
+            cv2.ellipse(soft, (int(centre[0]), int(centre[1])), (int(length / 2 + 80), 175),
+                        float(np.degrees(np.arctan2(axis[1], axis[0]))), 0, 360, 0.4, -1)
+        if i < 2:
+            bodies += [(cx - 58, joint - 45, 60, 48, 0.2, 0.04, 0), (cx + 58, joint - 45, 60, 48, -0.2, 0.04, 0),
+                       (cx, joint + 38, 110, 35, 0.0, 0.04, 0),  # tibial plateau
+                       (cx + 105, joint + 230, 190, 16, np.pi / 2 - 0.05, 0.05, 0.5),  # fibula
+                       (cx + rng.normal(0, 8), joint - 85, 42, 36, np.pi / 2, 0.03, 0)]  # patella over the femur
+        else:
+            bodies += [(cx + 10, joint - 30, 70, 55, 0.3, 0.045, 0),
+                       (cx + 95, joint - 60, 45, 22, 1.2, 0.06, 0)]  # patella in front
+        soft = cv2.GaussianBlur(soft, (0, 0), 12)
+        image = _finish4(_project4((h, w), bodies, soft), rng, noise=0.02)
+        out[f"set4_medical/knee_{i}"] = encode(image, "JPEG" if i == 1 else "PNG")
+
+    for i in range(3):  # skulls; the third lateral
+        h, w = 1000, int(rng.choice([820, 880]))
+        lateral = i == 2
+        cx, cy = w / 2, h * 0.42
+        a, b = (w * 0.44, h * 0.36) if lateral else (w * 0.4, h * 0.4)
+        soft = np.zeros((h, w), np.float32)
+        cv2.ellipse(soft, (int(cx), int(cy)), (int(a + 18), int(b + 18)), 0, 0, 360, 0.35, -1)
+        cv2.ellipse(soft, (int(cx + (a * 0.4 if lateral else 0)), int(h * 0.78)), (int(a * 0.6), int(h * 0.2)), 0, 0,
+                    360, 0.35, -1)
+        bodies = [(cx, cy, a, b, 0.0, 0.004, 0.93), (cx, cy, a * 0.9, b * 0.9, 0.0, 0.0008, 0)]
+        if lateral:
+            bodies += [(cx + a * 0.55, h * 0.66, a * 0.35, 60, 0.3, 0.03, 0),  # maxilla
+                       (cx + a * 0.35, h * 0.86, a * 0.55, 35, -0.15, 0.04, 0.5),  # mandible body
+                       (cx - a * 0.05, h * 0.74, 110, 30, np.pi / 2 + 0.2, 0.04, 0.5),  # ramus
+                       (cx - a * 0.1, cy + b * 0.3, 40, 30, 0.0, 0.05, 0)]  # petrous bone
+            bodies += [(cx + a * 0.3 + k * 24, h * 0.74, 28, 11, np.pi / 2, 0.07, 0) for k in range(8)]
+        else:
+            bodies += [(cx, h * 0.86, a * 0.7, 40, 0.0, 0.045, 0.5),  # mandible
+                       (cx - a * 0.65, h * 0.74, 120, 32, np.pi / 2 - 0.15, 0.04, 0.5),
+                       (cx + a * 0.65, h * 0.74, 120, 32, np.pi / 2 + 0.15, 0.04, 0.5),
+                       (cx, h * 0.66, a * 0.55, 45, 0.0, 0.03, 0)]  # maxilla
+            bodies += [(cx + k * 26, h * 0.745, 30, 11, np.pi / 2, 0.07, 0) for k in range(-7, 8)]
+            bodies += [(cx + side * a * 0.42, cy + b * 0.45, 38, 34, 0.0, 0.05, 0) for side in (-1, 1)]  # petrous
+        image = _project4((h, w), bodies, cv2.GaussianBlur(soft, (0, 0), 10))
+        if not lateral:  # orbits and sinuses lower the attenuation
+            holes = np.zeros((h, w), np.float32)
+            for side in (-1, 1):
+                cv2.ellipse(holes, (int(cx + side * a * 0.33), int(h * 0.5)), (int(a * 0.17), int(b * 0.14)), 0, 0,
+                            360, 1.0, -1)
+                cv2.ellipse(holes, (int(cx + side * a * 0.25), int(h * 0.6)), (int(a * 0.12), int(b * 0.08)), 0, 0,
+                            360, 1.0, -1)
+            image *= 1 - 0.45 * cv2.GaussianBlur(holes, (0, 0), 6)
+        else:
+            holes = np.zeros((h, w), np.float32)
+            cv2.ellipse(holes, (int(cx + a * 0.8), int(h * 0.5)), (int(a * 0.12), int(b * 0.12)), 0, 0, 360, 1.0, -1)
+            image *= 1 - 0.35 * cv2.GaussianBlur(holes, (0, 0), 8)
+        out[f"set4_medical/skull_{i}"] = encode(_finish4(image, rng, blur=1.5), "PNG" if i else "JPEG")
+
+    for i in range(2):  # pelvis
+        h, w = 820, 1000
+        cx, cy = w / 2 + rng.normal(0, 10), h * 0.45
+        soft = np.zeros((h, w), np.float32)
+        cv2.ellipse(soft, (int(cx), int(cy + 60)), (int(w * 0.52), int(h * 0.6)), 0, 0, 360, 0.45, -1)
+        bodies = [(cx, cy - 40, 80, 70, np.pi / 2, 0.035, 0),  # sacrum
+                  (cx, cy - 240, 80, 45, 0.0, 0.04, 0.6)]  # a lumbar vertebra
+        for side in (-1, 1):
+            bodies += [(cx + side * 230, cy - 90, 200, 60, side * 0.45, 0.025, 0.7),  # iliac wing
+                       (cx + side * 300, cy + 190, 72, 72, 0.0, 0.05, 0),  # femoral head
+                       (cx + side * 345, cy + 270, 90, 34, np.pi / 2 - side * 0.7, 0.045, 0.5),  # neck
+                       (cx + side * 370, cy + 420, 200, 55, np.pi / 2 + side * 0.1, 0.045, 0.6),  # shaft
+                       (cx + side * 130, cy + 260, 95, 65, side * 0.2, 0.03, 0.75)]  # obturator ring
+        image = _finish4(_project4((h, w), bodies, cv2.GaussianBlur(soft, (0, 0), 20)), rng, noise=0.02)
+        out[f"set4_medical/pelvis_{i}"] = encode(image, "PNG" if i else "JPEG")
+
+    for i in range(2):  # lumbar spines (AP), iliac crests at the bottom
+        h, w = 1000, int(rng.choice([760, 820]))
+        cx = w / 2 + rng.normal(0, 10)
+        soft = np.zeros((h, w), np.float32)
+        cv2.rectangle(soft, (int(cx - w * 0.42), 0), (int(cx + w * 0.42), h), 0.4, -1)
+        bodies = []
+        curve = rng.uniform(-25, 25)
+        for k in range(5):
+            y = 90 + k * 165
+            x = cx + curve * np.sin(np.pi * k / 4)
+            bodies += [(x, y, 95 + 5 * k, 62, 0.0, 0.03, 0.75),  # vertebral body
+                       (x - 125 - 4 * k, y - 20, 50, 13, rng.normal(0, 0.08), 0.04, 0),  # transverse processes
+                       (x + 125 + 4 * k, y - 20, 50, 13, rng.normal(0, 0.08), 0.04, 0),
+                       (x - 50, y - 30, 17, 13, 0.0, 0.08, 0.5), (x + 50, y - 30, 17, 13, 0.0, 0.08, 0.5),  # pedicles
+                       (x, y + 10, 40, 11, np.pi / 2, 0.06, 0)]  # spinous process
+        for side in (-1, 1):
+            bodies.append((cx + side * 300, h + 40, 230, 70, side * 0.5, 0.025, 0.7))
+        image = _finish4(_project4((h, w), bodies, cv2.GaussianBlur(soft, (0, 0), 25)), rng, noise=0.02)
+        out[f"set4_medical/lumbar_spine_{i}"] = encode(image, "JPEG" if i else "PNG")
+
+    h, w = 1000, 700  # a foot (AP): metatarsals and toes fanning up from the tarsals
+    soft = np.zeros((h, w), np.float32)
+    bodies = [(w / 2 + 10, h * 0.88, 110, 62, np.pi / 2, 0.035, 0.6)]  # talus and calcaneus overlapping
+    bodies += [(w / 2 - 90 + 45 * k, h * (0.66 + 0.03 * (k % 2)), 30, 24, rng.uniform(0, np.pi), 0.05, 0)
+               for k in range(5)]  # tarsals
+    for toe in range(5):
+        theta = -0.28 + 0.13 * toe
+        base = np.array([w / 2 - 120 + 55 * toe, h * 0.6])
+        lengths = [130 - 8 * toe, 60, 35] if toe else [120, 70, 45]
+        widths = [13, 11, 10] if toe else [22, 19, 16]
+        chain, tip = _bone_chain(base, theta, lengths[: 2 if toe == 0 else 3], widths[: 2 if toe == 0 else 3], 0.05,
+                                 7)
+        bodies += chain
+        cv2.line(soft, (int(base[0]), int(base[1])), (int(tip[0]), int(tip[1])), 0.5, 60 if toe == 0 else 42)
+    cv2.ellipse(soft, (w // 2, int(h * 0.78)), (170, 260), 0, 0, 360, 0.5, -1)
+    image = _finish4(_project4((h, w), bodies, cv2.GaussianBlur(soft, (0, 0), 8)), rng)
+    out["set4_medical/foot"] = encode(image, "PNG")
+
+    for i in range(3):  # mammograms
+        h, w = int(rng.choice([1000, 1100])), int(rng.choice([700, 760]))
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        a, b, cy = w * rng.uniform(0.6, 0.8), h * rng.uniform(0.35, 0.42), h * rng.uniform(0.5, 0.58)
+        thickness = np.sqrt(np.clip(1 - (xx / a) ** 2 - ((yy - cy) / b) ** 2, 0, None))
+        tissue = _fractal4(rng, max(h, w))[:h, :w]
+        dense = _unit(cv2.GaussianBlur(tissue, (0, 0), 4)) ** 2 * np.exp(-xx / (a * 0.6))
+        strands = _unit(cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), sigmaX=1.5, sigmaY=6))
+        image = (thickness > 0) * (0.2 + 0.3 * thickness ** 0.4 + 0.45 * dense * (thickness > 0.1) +
+                                   0.12 * strands * thickness)
+        if i < 2:  # pectoral muscle in the upper corner
+            image = np.where(xx / (w * 0.35) + yy / (h * 0.45) < 1, np.maximum(image, 0.75), image)
+        for _ in range(int(rng.integers(5, 15))):  # calcifications
+            x, y = int(rng.uniform(0.1, 0.6) * a), int(cy + rng.uniform(-0.5, 0.5) * b)
+            if thickness[y, x] > 0:
+                cv2.circle(image, (x, y), int(rng.integers(1, 3)), 1.0, -1)
+        image = _finish4(image, rng, blur=1.0, noise=0.01)
+        out[f"set4_medical/mammogram_{i}"] = encode(image[:, ::-1] if i == 1 else image, "PNG" if i != 1 else "JPEG")
+
+    for i in range(4):  # ultrasound fans
+        h, w = 600, 800
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        apex = np.array([w / 2, 30.0])
+        radius = np.hypot(xx - apex[0], yy - apex[1])
+        angle = np.arctan2(xx - apex[0], yy - apex[1])
+        half = np.radians(rng.uniform(32, 45))
+        fan = (np.abs(angle) < half) & (radius > 40) & (radius < h * 0.93)
+        layers = np.interp(radius, np.sort(rng.uniform(40, h, 6)), rng.uniform(0.2, 0.8, 6))
+        echo = layers * (0.7 + 0.6 * _fractal4(rng, w)[:h, :w])
+        for _ in range(int(rng.integers(1, 3))):  # anechoic cysts with posterior enhancement
+            cr, ca = rng.uniform(150, 420), rng.uniform(-0.6, 0.6) * half
+            px, py = apex[0] + cr * np.sin(ca), apex[1] + cr * np.cos(ca)
+            size = rng.uniform(25, 60)
+            inside = ((xx - px) / size) ** 2 + ((yy - py) / (size * 0.75)) ** 2 < 1
+            behind = (np.abs(angle - ca) < size / cr) & (radius > cr)
+            echo = np.where(behind, echo * 1.5, echo)
+            echo = np.where(inside, 0.03, echo)
+        speckle = cv2.GaussianBlur(rng.rayleigh(1.0, (h, w)).astype(np.float32), (0, 0), sigmaX=2.5, sigmaY=0.8)
+        image = fan * echo * speckle * np.exp(-radius / rng.uniform(500, 900)) * 0.8
+        page = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+        draw = ImageDraw.Draw(page)
+        font = _font4("DejaVuSans.ttf", 15)
+        draw.text((12, 10), f"{rng.uniform(2, 7):.1f} MHz  DR 60  G {int(rng.integers(40, 70))}", font=font,
+                  fill=(220, 220, 220))
+        for depth in range(1, 10):
+            y = int(30 + depth * (h * 0.93 - 30) / 10)
+            draw.line((w - 30, y, w - 20, y), fill=(200, 200, 200), width=1)
+            draw.text((w - 60, y - 8), str(depth), font=font, fill=(200, 200, 200))
+        if i == 3:  # a small colour Doppler box
+            box = np.asarray(page).copy()
+            region = (slice(250, 330), slice(360, 450))
+            flow = rng.random((80, 90)) < 0.35
+            box[region][flow] = (200, 30, 30)
+            box[region][rng.random((80, 90)) < 0.15] = (30, 60, 220)
+            page = Image.fromarray(box)
+            ImageDraw.Draw(page).rectangle((360, 250, 450, 330), outline=(230, 230, 120))
+        array = np.asarray(page)
+        out[f"set4_medical/ultrasound_{i}"] = encode(array if i == 3 else array[..., 0], "JPEG" if i % 2 else "PNG")
+
+    for i in range(3):  # angiograms
+        n = int(rng.choice([768, 1024]))
+        vessels = np.zeros((n, n), np.float32)
+
+        def branch(point, theta, width, depth):
+            length = n * rng.uniform(0.08, 0.16)
+            steps = 8
+            for _ in range(steps):
+                theta += rng.normal(0, 0.12)
+                nxt = point + length / steps * np.array([np.sin(theta), np.cos(theta)])
+                cv2.line(vessels, (int(point[0]), int(point[1])), (int(nxt[0]), int(nxt[1])), 1.0,
+                         max(int(width), 1), cv2.LINE_AA)
+                point = nxt
+            if depth > 0:
+                for turn in (-1, 1):
+                    branch(point, theta + turn * rng.uniform(0.25, 0.7), width * rng.uniform(0.6, 0.8), depth - 1)
+
+        branch(np.array([n * rng.uniform(0.35, 0.65), 0.0]), rng.normal(0, 0.2), n / 50, 6)
+        vessels = cv2.GaussianBlur(vessels, (0, 0), 1.2)
+        if i == 0:
+            image = 0.62 - 0.5 * vessels + rng.normal(0, 0.03, (n, n))
+        elif i == 1:
+            image = 0.08 + 0.85 * vessels + rng.normal(0, 0.02, (n, n))
+        else:
+            background = 0.35 + 0.3 * _fractal4(rng, n)
+            catheter = np.zeros((n, n), np.float32)
+            cv2.line(catheter, (n - 1, int(n * 0.9)), (int(n * 0.5), 0), 1.0, 4)
+            image = background * (1 - 0.55 * vessels) * (1 - 0.6 * catheter) + rng.normal(0, 0.025, (n, n))
+        out[f"set4_medical/angiogram_{i}"] = encode(np.clip(image, 0, 1), "PNG" if i != 1 else "JPEG")
+
+    for i in range(3):  # dental panoramic strips
+        h, w = int(rng.choice([600, 640, 700])), int(rng.choice([1400, 1500, 1600]))
+        xs = np.linspace(-1, 1, w)
+        soft = np.zeros((h, w), np.float32)
+        bodies = []
+        upper = h * (0.42 - 0.08 * (1 - xs ** 2))  # occlusal line of the upper teeth (a smile)
+        lower = upper + h * 0.05
+        n_teeth = int(rng.integers(13, 17))
+        for k in range(n_teeth):
+            t = -0.8 + 1.6 * (k + rng.uniform(-0.2, 0.2)) / (n_teeth - 1)
+            x = int((t + 1) / 2 * (w - 1))
+            tooth_w = w * (0.018 if abs(t) < 0.3 else 0.026)
+            if rng.random() > 0.08:
+                bodies += [(x, upper[x] - h * 0.06, h * 0.06, tooth_w, np.pi / 2, 0.11, 0),  # crown
+                           (x, upper[x] - h * 0.17, h * 0.09, tooth_w * 0.55, np.pi / 2, 0.06, 0)]  # root
+            if rng.random() > 0.08:
+                bodies += [(x, lower[x] + h * 0.06, h * 0.06, tooth_w, np.pi / 2, 0.11, 0),
+                           (x, lower[x] + h * 0.18, h * 0.1, tooth_w * 0.55, np.pi / 2, 0.06, 0)]
+        for x in range(0, w, 4):  # jaw bones along the arches
+            cv2.line(soft, (x, int(upper[x] - h * 0.3)), (x, int(upper[x] - h * 0.05)), 0.35, 5)
+            cv2.line(soft, (x, int(lower[x] + h * 0.04)), (x, int(lower[x] + h * 0.34 - h * 0.1 * xs[x] ** 2)), 0.45,
+                     5)
+        for side in (0, 1):  # rami
+            x = int(w * (0.06 if side == 0 else 0.94))
+            cv2.ellipse(soft, (x, int(h * 0.45)), (int(w * 0.05), int(h * 0.35)), 0, 0, 360, 0.4, -1)
+        soft = cv2.GaussianBlur(soft, (0, 0), 9)
+        image = _project4((h, w), bodies, soft)
+        image[:, int(w * 0.47): int(w * 0.53)] *= 0.8  # the spine's ghost
+        out[f"set4_medical/dental_panoramic_{i}"] = encode(_finish4(image, rng, blur=1.4), "JPEG" if i else "PNG")
+    return out
+
+
+def fresh4_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str]) -> dict[str, bytes]:
+    rng = np.random.default_rng(FRESH4_SEED)
+    return {**documents4(rng), **diagrams4(rng), **photo_crops4(rng), **textures4(rng), **medical4(rng),
+            **altered_radiographs4(nih_test_paths[FRESH4_RADIOGRAPHS], child_test_paths[FRESH4_CHILDREN], rng)}
