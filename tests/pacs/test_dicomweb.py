@@ -328,3 +328,52 @@ def test_pipeline_error_stops_every_stage_and_keeps_what_it_can(scripted, case):
         assert pacs.stored == [f"1.2.{i}" for i in range(5)]  # every image retrieved before the failure
     if case == "store fails":
         assert pacs.stored == ["1.2.0", "1.2.1", "1.2.2"]
+
+
+def test_a_server_without_jpeg_gets_the_secondary_capture_decompressed(monkeypatch):
+    """A DICOMweb server that refuses compressed objects (no JPEG storage) must not stop `pacs analyze` at every
+    image: the request is sent again with the compressed objects decompressed, instance UIDs kept, and the
+    session sends them decompressed from then on (one request per image, not two)."""
+    import numpy as np
+    from pydicom.dataset import Dataset
+    from pydicom.uid import RLELossless, SecondaryCaptureImageStorage, generate_uid
+
+    from dicom_files import dicom_dataset
+
+    def objects() -> list[Dataset]:
+        plain = dicom_dataset(SecondaryCaptureImageStorage, np.zeros((8, 8), np.uint8), "MONOCHROME2", 8)
+        packed = dicom_dataset(SecondaryCaptureImageStorage, np.arange(64, dtype=np.uint8).reshape(8, 8),
+                               "MONOCHROME2", 8)
+        packed.compress(RLELossless, generate_instance_uid=False)
+        return [plain, packed]
+
+    requests_seen: list[list[tuple[str, bool]]] = []
+
+    def store_instances(datasets, study_instance_uid):
+        requests_seen.append([(ds.SOPInstanceUID, ds.file_meta.TransferSyntaxUID.is_compressed) for ds in datasets])
+        answer = Dataset()
+        refused = [ds for ds in datasets if ds.file_meta.TransferSyntaxUID.is_compressed]
+        if refused:
+            item = Dataset()
+            item.ReferencedSOPInstanceUID = refused[0].SOPInstanceUID
+            item.FailureReason = 0xC122  # transfer syntax not supported
+            answer.FailedSOPSequence = [item]
+        return answer
+
+    pacs = dicomweb.Pacs("http://127.0.0.1:9")
+    monkeypatch.setattr(pacs.client, "store_instances", store_instances)
+    first = objects()
+    pacs.store(first, generate_uid())
+    assert [c for _, c in requests_seen[0]] == [False, True] and [c for _, c in requests_seen[1]] == [False, False]
+    assert [u for u, _ in requests_seen[1]] == [ds.SOPInstanceUID for ds in first]  # same instances, resent
+    assert np.array_equal(first[1].pixel_array, np.arange(64).reshape(8, 8))  # decompressed, not altered
+    pacs.store(objects(), generate_uid())
+    assert len(requests_seen) == 3 and not any(c for _, c in requests_seen[2])  # decompressed from the start
+
+    # A server refusing uncompressed objects too: still one clear error, not a loop.
+    always = dicomweb.Pacs("http://127.0.0.1:9")
+    monkeypatch.setattr(always.client, "store_instances",
+                        lambda datasets, study_instance_uid: Dataset.from_json(
+                            {"00081198": {"vr": "SQ", "Value": [{"00081155": {"vr": "UI", "Value": ["1.2"]}}]}}))
+    with pytest.raises(dicomweb.PacsError, match="refused 1 of 2"):
+        always.store(objects(), generate_uid())

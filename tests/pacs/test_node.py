@@ -71,7 +71,7 @@ def routed(tmp_path: Path, pacs_checkpoint: Path):
     try:
         wait_for(lambda: node.poll() is not None or echo(node_port), 120, "the node to answer C-ECHO")
         assert node.poll() is None, log.read_text()
-        yield orthanc, node_port, log, spool
+        yield orthanc, node_port, log, spool, node
     finally:
         node.terminate()
         try:
@@ -82,7 +82,7 @@ def routed(tmp_path: Path, pacs_checkpoint: Path):
 
 
 def test_node_round_trip_and_outage(routed, tmp_path: Path):
-    orthanc, node_port, log, spool = routed
+    orthanc, node_port, log, spool, node = routed
     study, datasets = build_study(IMAGES[:2])
     for ds in datasets:
         orthanc.upload(to_bytes(ds))
@@ -123,6 +123,11 @@ def test_node_round_trip_and_outage(routed, tmp_path: Path):
     for secret in (PATIENT_ID, *PATIENT_NAME.split("^")):
         assert secret not in text
         assert not any(secret in name for name in names)
+
+    # SIGTERM (systemctl stop) stops the node cleanly: a log line and exit status 0, not a killed process.
+    node.terminate()
+    assert node.wait(60) == 0, log.read_text()[-2000:]
+    assert "SIGTERM: stopping" in log.read_text() and log.read_text().rstrip().endswith("stopped")
 
 
 def test_spool_lists_complete_files_only_and_drops_a_crashs_temporaries(tmp_path: Path):

@@ -121,6 +121,7 @@ class Pacs:
         # dicomweb-client retries every failed request (a refused connection too) 5 times over ~30 s by default;
         # three tries over ~1 s ride out a busy server without keeping a user waiting on a dead one.
         self.client.set_http_retry_params(max_attempts=3, wait_exponential_multiplier=250)
+        self.decompress = False  # set once the server refused a compressed object (see store)
 
     def copy(self) -> "Pacs":
         """The same server through a session of its own (a requests session is not shared between threads)."""
@@ -168,13 +169,35 @@ class Pacs:
         return done
 
     def store(self, datasets: list[Dataset], study: str) -> None:
-        """One STOW-RS request; a failure for any object is an error."""
+        """One STOW-RS request; a failure for any object is an error. A server that refuses the request while it
+        holds a compressed object (the JPEG Secondary Capture, where a PACS keeps no JPEG) gets it once more with
+        every compressed object decompressed, instance UIDs kept (what it did store is kept once), and from then
+        on this session sends them decompressed from the start."""
+        if self.decompress:
+            datasets = [_decompressed(ds) for ds in datasets]
+        try:
+            self._stow(datasets, study)
+        except PacsError:
+            if self.decompress or not any(ds.file_meta.TransferSyntaxUID.is_compressed for ds in datasets):
+                raise
+            self.decompress = True
+            self._stow([_decompressed(ds) for ds in datasets], study)
+
+    def _stow(self, datasets: list[Dataset], study: str) -> None:
         with pacs_errors(self.url):
             answer = self.client.store_instances(datasets, study_instance_uid=study)
         failed = answer.get("FailedSOPSequence") if answer is not None else None
         if failed:
             raise PacsError(f"the PACS at {self.url} refused {len(failed)} of {len(datasets)} result objects of "
                             f"study {study}")
+
+
+def _decompressed(ds: Dataset) -> Dataset:
+    """``ds`` with its pixel data decompressed in place (its SOP instance UID kept), for a server without its
+    compressed transfer syntax; an uncompressed one as it is."""
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress(generate_instance_uid=False)
+    return ds
 
 
 @dataclass

@@ -12,6 +12,7 @@ random ids and log lines carry UIDs and counts only: no patient name or ID reach
 from __future__ import annotations
 
 import queue
+import signal
 import socket
 import threading
 import time
@@ -349,8 +350,19 @@ class DicomNode:
             thread.join(timeout=30)
 
     def serve_forever(self) -> None:
+        """Serve until Ctrl+C or SIGTERM (what ``systemctl stop`` and ``docker stop`` send), then stop as
+        :meth:`stop` does: no new association, the images already received analysed and their results spooled
+        (within 30 s), and what the PACS has not yet taken left in the outbox for the next start."""
+        stopped = threading.Event()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
         try:
-            while True:
-                time.sleep(3600)
+            while not stopped.wait(1.0):
+                pass
+            self.log("SIGTERM: stopping")
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             self.stop()
+        self.log("stopped")
