@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from chestxai.data.io import COLOUR_SHARE, file_sha256, read_header, read_image, read_image_bytes
+from chestxai.data.io import (
+    COLOUR_SHARE,
+    file_sha256,
+    read_header,
+    read_image,
+    read_image_and_header_bytes,
+    read_image_bytes,
+)
 from chestxai.errors import ImageReadError
 
 RAMP = np.tile(np.arange(32, dtype=np.uint8) * 8, (24, 1))  # 24 x 32, 0..248
@@ -120,6 +127,29 @@ def test_colour_share_is_read_before_the_pixels_turn_grey() -> None:
     picture[:16, :, 0], picture[:16, :, 1:] = 255, 0  # a quarter of the rows pure red
     assert float(read_header(_saved(Image.fromarray(picture), "PNG"), "c.png")[COLOUR_SHARE]) == pytest.approx(0.25)
     assert read_header(b"not an image at all", "x.png") == {}
+
+
+def test_an_upload_is_decoded_once_for_its_grey_levels_and_its_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grey image and the colour fact of a PNG/JPEG come from one decode, and equal what the two separate
+    readers give."""
+    import chestxai.data.io as image_io
+
+    picture = np.stack([np.tile(np.arange(256, dtype=np.uint8), (64, 1))] * 3, axis=-1)
+    picture[:16, :, 0], picture[:16, :, 1:] = 255, 0
+    grey = Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (64, 1)))
+    files = {"c.png": _saved(Image.fromarray(picture), "PNG"), "c.jpg": _saved(Image.fromarray(picture), "JPEG"),
+             "g.png": _saved(grey, "PNG")}
+    opened = []
+    real_open = image_io.Image.open
+    monkeypatch.setattr(image_io.Image, "open", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    for name, data in files.items():
+        opened.clear()
+        image, header = read_image_and_header_bytes(data, name)
+        assert len(opened) == 1, name
+        assert np.array_equal(image, read_image_bytes(data, name)) and header == read_header(data, name)
+    assert float(read_image_and_header_bytes(files["c.png"], "c.png")[1][COLOUR_SHARE]) == pytest.approx(0.25)
+    with pytest.raises(image_io.ImageReadError, match="not an image"):
+        read_image_and_header_bytes(b"not an image at all", "x.png")
 
 
 def test_colour_dicom_measures_its_colour() -> None:

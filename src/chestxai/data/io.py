@@ -47,8 +47,18 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
 
 def read_image_and_header(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, dict[str, str]]:
     """:func:`read_image` and :func:`read_header` of one file, read from disk once."""
-    data = read_file(path)
-    return read_image_bytes(data, str(path), max_pixels), read_header(data, str(path))
+    return read_image_and_header_bytes(read_file(path), str(path), max_pixels)
+
+
+def read_image_and_header_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS
+                                ) -> tuple[np.ndarray, dict[str, str]]:
+    """:func:`read_image_bytes` and :func:`read_header` of an in-memory file; a PNG/JPEG is decoded once (its colour
+    share measured on the pixels the grey image is made from)."""
+    if not data or is_dicom(data, name):
+        return read_image_bytes(data, name, max_pixels), read_header(data, name)
+    facts: dict[str, str] = {}
+    image = _decode_pil(data, name, max_pixels, facts)
+    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32), facts
 
 
 def read_file(path: str | Path) -> bytes:
@@ -96,13 +106,18 @@ def colour_share(rgb: np.ndarray) -> float:
 def _pil_colour(data: bytes) -> dict[str, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
-        if img.mode not in _COLOUR_MODES or img.width * img.height > DEFAULT_MAX_PIXELS:
-            return {}
-        factor = int(np.ceil(np.sqrt(img.width * img.height / _COLOUR_MAX_PIXELS)))
-        rgb = img.convert("RGB")
-        if factor > 1:
-            rgb = rgb.reduce(factor)
+        return _colour_facts(Image.open(io.BytesIO(data)))
+
+
+def _colour_facts(img: Image.Image) -> dict[str, str]:
+    """:data:`COLOUR_SHARE` of a PIL image stored in colour (measured on a box-reduced copy when large); nothing
+    for a grey one."""
+    if img.mode not in _COLOUR_MODES or img.width * img.height > DEFAULT_MAX_PIXELS:
+        return {}
+    factor = int(np.ceil(np.sqrt(img.width * img.height / _COLOUR_MAX_PIXELS)))
+    rgb = img.convert("RGB")
+    if factor > 1:
+        rgb = rgb.reduce(factor)
     return {COLOUR_SHARE: f"{colour_share(np.asarray(rgb)):.4f}"}
 
 
@@ -168,8 +183,9 @@ def _describe(data: bytes) -> str:
     return "unrecognised content"
 
 
-def _decode_pil(data: bytes, name: str, max_pixels: int) -> np.ndarray:
-    """PNG/JPEG via Pillow: header-size check first, then a forced full decode so truncation is caught here."""
+def _decode_pil(data: bytes, name: str, max_pixels: int, facts: dict[str, str] | None = None) -> np.ndarray:
+    """PNG/JPEG via Pillow: header-size check first, then a forced full decode so truncation is caught here;
+    ``facts``, when given, gets the image's colour facts (:func:`_colour_facts`) from the same decode."""
     # A truncated radiograph silently padded with grey would train and explain on invented pixels; some libraries
     # flip this global on, so chestxai insists on the strict default before every decode.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -190,6 +206,8 @@ def _decode_pil(data: bytes, name: str, max_pixels: int) -> np.ndarray:
             img.load()
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageReadError(f"{name}: truncated or corrupt image data ({exc})") from exc
+    if facts is not None:
+        facts.update(_colour_facts(img))
     return _pil_to_gray(img)
 
 

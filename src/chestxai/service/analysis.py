@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from chestxai.data.io import DEFAULT_MAX_PIXELS, read_header, read_image_bytes
+from chestxai.data.io import DEFAULT_MAX_PIXELS, read_image_and_header_bytes, read_image_bytes
 from chestxai.errors import ConfigError
 from chestxai.explain import SaliencyMap, explain, parse_methods, to_box
 from chestxai.explain.evidence import Box
@@ -145,9 +145,9 @@ class Analyzer:
     ) -> Analysis:
         """Decode the file's bytes and analyse it: the whole work of one ``POST /api/v1/analyze``."""
         start = time.perf_counter()
-        image = self.decode(data, name)
+        image, header = read_image_and_header_bytes(data, name, self.config.max_pixels)
         decode_ms = (time.perf_counter() - start) * 1000.0
-        result = self.analyze_image(image, methods, k, finding, read_header(data, name), name)
+        result = self.analyze_image(image, methods, k, finding, header, name)
         result.timing_ms = {"decode": round(decode_ms, 1), **result.timing_ms,
                             "total": round((time.perf_counter() - start) * 1000.0, 1)}
         return result
