@@ -10,15 +10,17 @@ patients only** (the dev part of ``chestxai.data.split.holdout_split``, the cut 
 
 The refusal distance is fixed by a rule on those held-out radiographs alone: ``REFUSE_MARGIN`` times the largest
 nearest-population distance of any held-out radiograph. The layout check (``chestxai.models.scope.fit_layout``) is
-learned from development radiographs of every population against their own inverted, rotated, upside-down, halved,
-quartered and zoomed copies (a network with one hidden layer), with a Gaussian of their layouts, its thresholds the
-99.5th percentile of held-out development radiographs.
+learned from development radiographs of every population (and copies of them framed as other films are) against
+their own inverted, rotated (by quarter turns and by any angle, with every fill), upside-down, halved, quartered,
+stripped, cropped and zoomed copies (three networks with one hidden layer, averaged), with a Gaussian of their
+layouts; the networks' threshold is the highest of the populations' held-out 99.5th percentiles, the Gaussian's the
+99.9th percentile of all held-out development radiographs.
 
 The rules of what any chest film is (``chestxai.models.scope.judge_physics``: colour, pixel-scale texture, smooth
 ramp, empty edges) have fixed limits, set from development radiographs' range alone; the run reports what they
 make of the development radiographs the layout check uses.
 
-Measured on **test patients** and on three non-radiograph sets, made deterministically by ``benchmarks/scope_sets.py``; every image goes
+Measured on **test patients** and on five non-radiograph sets, made deterministically by ``benchmarks/scope_sets.py``; every image goes
 through the same decoder as an upload (PNG/JPEG bytes -> ``read_image_bytes`` for the grey levels,
 ``read_header`` for what the file says of itself, its colour included).
 
@@ -46,9 +48,11 @@ through the same decoder as an upload (PNG/JPEG bytes -> ``read_image_bytes`` fo
    procedure (random radial-profile outlines and polygon organs: head, thorax, abdomen, pelvis, thigh) and 100
    altered test radiographs of patients the first set does not use (NIH test patients 21-35 and ten Kermany test
    patients, as JPEG: inverted, rotated by 270 degrees, upside down, bottom-right quarter). Seed ``FRESH_SEED``.
-3. **Fresh set #3, held out** (``fresh_non_radiographs``, 175 images), built in round 3 after round 2's set had been
-   looked at and before any of its images was scored, and scored once, by the ``--apply`` run that wrote
-   ``benchmarks/results/scope_check.md`` after every rule, threshold and fitting setting was fixed. Seed
+3. **Seen during design, round 3** (``round3_non_radiographs``, 175 images; round 3's fresh set #3), built in round 3
+   after round 2's set had been looked at and before any of its images was scored, and scored once by round 3's run
+   (refused 0.954, both models); what leaked from it (five radiographs turned by an oblique angle with black
+   corners, two strong central zooms, a half) led round 4 to train the layout check against copies turned by any
+   angle, zoomed, cropped and stripped, so it is seen now. Seed
    ``FRESH3_SEED``. It holds: 16 matplotlib charts (line, bar, scatter, heatmap with a colour bar, histogram, pie,
    box plot, contour map; each in grey and in colour), 10 UI-like screens (login form, settings dialog, table,
    dashboard, viewer with a dark sidebar, message box, grey and colour; four of matplotlib's toolbar icons,
@@ -61,6 +65,39 @@ through the same decoder as an upload (PNG/JPEG bytes -> ``read_image_bytes`` fo
    patients neither set uses (NIH test patients 36-50, Kermany test patients 11-20; PNG and JPEG alternating):
    rotated by a random 20-340 degrees with black corners, flipped both ways with a 5-15 degree tilt, a random half,
    the top-right or bottom-left quarter, a random central 35-50% zoom.
+4. **Seen during design, round 4** (``round4_non_radiographs``, 200 images; ``fresh4_non_radiographs``), built in
+   round 4 by a helper acting as an independent tester while the check was redesigned on development patients
+   alone. (Its list of kinds, below, was read before the choice of the layout check's negatives, which include
+   rotations on a grown canvas; no image of it was looked at or scored then.) Scored once, by a run whose layout
+   threshold had been taken per population (refused 0.880, both models): that rule let most zooms and horizontal
+   strips through, and was undone, so the set is seen now. What else leaked from it, 11 of its 27 synthetic
+   projection radiographs of other body parts (hands, skulls, a knee, lumbar spines, a foot) and two ultrasound-like
+   fans, changed nothing in the check. Seed ``FRESH4_SEED``. It holds 100 altered radiographs of test patients no earlier set uses (NIH test patients
+   51-80, Kermany test patients 21-40; 35 resized to other sizes and aspect ratios): turned by a random 20-340
+   degrees on a grown canvas with black, white or edge-repeated corners, turned by 20-70 degrees and cut to the
+   inscribed rectangle, turned by 90/270 degrees and inverted, quarters, off-centre crops of 20-45% of the area,
+   strips a third wide or high, central zooms of 30-55% of each side, upside down with and without a 20-40 degree
+   tilt, inverted, mirrored and turned by 90/270 degrees; and 100 images of other content: 10 documents of new
+   layouts (letters, invoices, spreadsheets, code listings, handwriting-like strokes), 8 diagrams (flowcharts, floor
+   plans, circuit-like drawings, EEG traces, a network graph), 34 crops, blurs and grey copies of pictures bundled
+   with installed packages, 21 textures by new procedures (reaction-diffusion, fractal noise, marble, wood,
+   tilings, cellular automata, a Mandelbrot zoom, ...) and 27 synthetic medical images that are no chest
+   radiograph (projection radiographs of a hand, knee, skull, pelvis, lumbar spine and foot; mammogram-like,
+   ultrasound-like, angiogram-like and dental-panoramic-like images). ``benchmarks/scope_sets.py`` lists each kind.
+5. **Fresh set #5, held out** (``fresh_non_radiographs``, 201 images; ``fresh5_non_radiographs``), built in round 4
+   by another helper after set #4 had been scored, told not to open any result, while the layout threshold was
+   put back to round 3's pooled rule on development patients alone; scored once, by the ``--apply`` run that wrote
+   ``benchmarks/results/scope_check.md``, after every rule, threshold and fitting setting was fixed. Seed
+   ``FRESH5_SEED``. It holds 100 altered radiographs of test patients no earlier set uses (NIH test patients 81-115,
+   Kermany test patients 41-65; 35 resized): turned by any angle on the same or a grown canvas (black, white, grey or
+   edge fill) or cut inside, quarter turns, upside down with and without a tilt, negatives (also turned), quarters,
+   halves, strips, off-centre crops, central zooms, films pasted small on a blank or textured canvas, films in a thick
+   colour frame or photographed on a monitor, 2x2 and 3x3 mosaics; and 101 images of other content: 15 radiographs
+   of other body parts built another way (a 3D voxel volume of soft tissue and bones integrated through its depth:
+   hand, forearm, knee, ankle, shoulder, skull, pelvis, lumbar spine, elbow, foot), 23 other modalities (brain MR,
+   abdominal CT, bone and thyroid/renal scans, ultrasound sectors, endoscopy, skin lesions, fundus), 27 everyday
+   pictures drawn with PIL (web pages, slides, calendars, receipts, maps, charts, cartoons, emoji grids), 20 textures
+   by new procedures and 16 new crops of bundled photographs (flipped, turned, blurred, posterised or as edges).
    Once any rule, threshold or fitting setting of the check changes because of what a set showed, it is no longer
    fresh: label it as seen and build a new one before the next honest figure.
 
@@ -81,7 +118,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from scope_sets import encode, fresh3_non_radiographs, non_radiographs, round2_non_radiographs
+from scope_sets import (encode, fresh3_non_radiographs, fresh4_non_radiographs, fresh5_non_radiographs,
+                        non_radiographs, round2_non_radiographs)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -99,12 +137,29 @@ REFUSE_MARGIN = 1.5
 # one hidden layer of 64 or 128 units at 16, 24 and 32 px 0.91-0.94 (upside down 0.94-0.97); at 32 px, 64 units, 40
 # epochs 0.94, and 0.95 with the Gaussian of layouts (refusing 1.3% of upright ones). Negatives rotated by +-35 and
 # +-145 degrees did not help (0.91).
+# Round 4, again on development patients alone (fit on 70% of them, thresholds on 15%, measured on the other 15%:
+# 316 radiographs, 116 NIH, 200 Kermany, each altered in 30 ways with fresh draws): round 3's settings refused 0.95
+# of the altered copies, but only 0.79 of films turned by an oblique angle with black corners and 0.41 of those
+# turned by 20-40 degrees. LAYOUT_RANDOM_NEGATIVES random copies of each film (chestxai.models.scope
+# .random_layout_negatives: any angle at least 20 degrees from upright, zooms, crops, strips, tilted flips) raised
+# that to 0.98-0.99 (turned 0.99, by 20-40 degrees 0.96-0.98); LAYOUT_POSITIVES copies framed as other films are
+# (layout_positives) and the Gaussian's threshold at the 99.9th percentile kept NIH films refused at 0.034-0.043
+# (round 3's settings: 0.052); three members averaged 0.987-0.994 of all altered copies. Varying the random draws
+# moves the NIH figure by +-0.02 (116 films). 128 units, 80 epochs or 24 px did no better. The network's threshold
+# taken per population (the highest of their 99.5th percentiles) was scored once on fresh set #4 and undone: on the
+# benchmark's 155 held-out NIH films it is their single most unusual film's score (14.7 against 5.7 pooled), and it
+# let through 0.21 of the altered copies it was fitted against (0.03 pooled). On those held-out films (thresholds
+# set on them, 4-6 fresh random copies of each) the Gaussian adds no altered copy the network misses and refuses
+# 2-3% of NIH films (none of Kermany's) at the 99.5th percentile, hence its 99.9th.
 LAYOUT_SIZE, LAYOUT_HIDDEN, LAYOUT_EPOCHS = 32, 64, 40
+LAYOUT_RANDOM_NEGATIVES, LAYOUT_POSITIVES, LAYOUT_MEMBERS, LAYOUT_TYPICAL_QUANTILE = 12, 3, 3, 0.999
 POPULATION_C = 0.1  # regularisation of the population classifier (not tuned)
 MAX_FIT, MAX_HELD_OUT, MAX_TEST = 800, 300, 400
 NON_RADIOGRAPH_SETS = {"non_radiographs": "non-radiographs, seen during design",
                        "round2_non_radiographs": "non-radiographs, seen during design (round 2)",
-                       "fresh_non_radiographs": "non-radiographs, fresh set #3 (held out, scored once)"}
+                       "round3_non_radiographs": "non-radiographs, seen during design (round 3)",
+                       "round4_non_radiographs": "non-radiographs, seen during design (round 4)",
+                       "fresh_non_radiographs": "non-radiographs, fresh set #5 (held out, scored once)"}
 TEST_FRACTION, SPLIT_SEED = 0.2, 0
 
 
@@ -158,12 +213,14 @@ def fit_layout_check(splits: dict[str, tuple]):
     from chestxai.data.split import patient_split
     from chestxai.models import scope
 
-    fit, held = [], []
-    for dev, _test in splits.values():
+    fit, held, groups = [], [], []
+    for name, (dev, _test) in splits.items():
         parts = patient_split(dev.meta, (0.8, 0.2, 0.0), seed=SPLIT_SEED, labels=dev.labels)
         paths = list(dev.meta["path"].astype(str))
         fit += [read_image(paths[i]) for i in capped(parts["train"], MAX_FIT)]
-        held += [read_image(paths[i]) for i in capped(parts["val"], MAX_HELD_OUT)]
+        held_rows = capped(parts["val"], MAX_HELD_OUT)
+        held += [read_image(paths[i]) for i in held_rows]
+        groups += [name] * len(held_rows)
     shares = np.array([scope.texture_shares(im) for im in fit + held])
     physics = {"n": len(fit) + len(held), "pixel_scale_max": float(shares[:, 0].max()),
                "anatomy_min": float(shares[:, 1].min()),
@@ -172,10 +229,19 @@ def fit_layout_check(splits: dict[str, tuple]):
                "refused": sum(scope.judge_physics(im) is not None for im in fit + held),
                "limits": [scope.MAX_PIXEL_SCALE_SHARE, scope.MIN_ANATOMY_SHARE, scope.MAX_EMPTY_EDGE,
                           scope.MAX_COLOUR_SHARE]}
-    check = scope.fit_layout(fit, held, size=LAYOUT_SIZE, hidden=LAYOUT_HIDDEN, epochs=LAYOUT_EPOCHS)
-    physics["layout_held_out"] = {"upright_refused": float(np.mean([check.judge(im) is not None for im in held])),
-                                  "altered_refused": float(np.mean([check.judge(neg) is not None for im in held
-                                                                    for neg in scope.layout_negatives(im)]))}
+    check = scope.fit_layout(fit, held, size=LAYOUT_SIZE, hidden=LAYOUT_HIDDEN, epochs=LAYOUT_EPOCHS,
+                             random_negatives=LAYOUT_RANDOM_NEGATIVES, positives=LAYOUT_POSITIVES,
+                             members=LAYOUT_MEMBERS, typical_quantile=LAYOUT_TYPICAL_QUANTILE)
+    rng = np.random.default_rng(SPLIT_SEED + 1)  # draws no network was fitted on
+    physics["layout_held_out"] = {
+        "upright_refused": float(np.mean([check.judge(im) is not None for im in held])),
+        "upright_refused_by_population": {name: float(np.mean([check.judge(im) is not None
+                                                               for im, g in zip(held, groups) if g == name]))
+                                          for name in splits},
+        "altered_refused": float(np.mean([check.judge(neg) is not None for im in held
+                                          for neg in scope.layout_negatives(im)])),
+        "random_altered_refused": float(np.mean([check.judge(neg) is not None for im in held
+                                                 for neg in scope.random_layout_negatives(im, rng, 4)]))}
     return check, {"fit": len(fit), "held_out": len(held)}, physics
 
 
@@ -218,11 +284,14 @@ def fit_stats(name: str, model, splits: dict[str, tuple], layout) -> tuple[Any, 
                                  "population: " + ", ".join(f"{p} {v:.3f}" for p, v in correct.items()))
     layout_check, layout_counts, _physics = layout
     fitted["layout_images"] = layout_counts
-    fitted["layout_rule"] = (f"a network with one hidden layer of {LAYOUT_HIDDEN} units on {LAYOUT_SIZE} x "
-                             f"{LAYOUT_SIZE} standardised thumbnails ({LAYOUT_EPOCHS} epochs): development "
-                             "radiographs against themselves inverted, rotated, upside down and cut to halves, "
-                             "quarters and their central part; and a Gaussian of their thumbnails; thresholds at the "
-                             "held-out 99.5th percentile")
+    fitted["layout_rule"] = (f"{LAYOUT_MEMBERS} networks with one hidden layer of {LAYOUT_HIDDEN} units, averaged, on "
+                             f"{LAYOUT_SIZE} x {LAYOUT_SIZE} standardised thumbnails ({LAYOUT_EPOCHS} epochs): "
+                             f"development radiographs (and {LAYOUT_POSITIVES} reframed copies of each) against "
+                             "themselves inverted, rotated, upside down and cut to halves, quarters and their central "
+                             f"part, and {LAYOUT_RANDOM_NEGATIVES} random copies of each turned by any angle, zoomed, "
+                             "cropped, stripped or flipped and tilted, threshold at the held-out 99.5th percentile; "
+                             "and a Gaussian of their thumbnails, threshold at the held-out "
+                             f"{100 * LAYOUT_TYPICAL_QUANTILE:g}th percentile")
     return ScopeStats(name, populations, REFUSE_MARGIN * nearest, layout_check, classifier, fitted), held_features
 
 
@@ -286,6 +355,10 @@ def figures(name: str, result: dict[str, Any]) -> dict[str, Any]:
         "non_radiographs_n": sets["non_radiographs"]["n"],
         "round2_non_radiographs_refused": sets["round2_non_radiographs"]["not_a_chest_radiograph"],
         "round2_non_radiographs_n": sets["round2_non_radiographs"]["n"],
+        "round3_non_radiographs_refused": sets["round3_non_radiographs"]["not_a_chest_radiograph"],
+        "round3_non_radiographs_n": sets["round3_non_radiographs"]["n"],
+        "round4_non_radiographs_refused": sets["round4_non_radiographs"]["not_a_chest_radiograph"],
+        "round4_non_radiographs_n": sets["round4_non_radiographs"]["n"],
         "fresh_non_radiographs_refused": sets["fresh_non_radiographs"]["not_a_chest_radiograph"],
         "fresh_non_radiographs_n": sets["fresh_non_radiographs"]["n"],
         "refuse_at": stats.refuse_at, "fitted": stats.fitted,
@@ -341,7 +414,9 @@ def main() -> None:
     children = test_paths.get("kermany-paediatric", [])
     others = {"non_radiographs": non_radiographs(test_paths["nih-adult"]),
               "round2_non_radiographs": round2_non_radiographs(test_paths["nih-adult"], children),
-              "fresh_non_radiographs": fresh3_non_radiographs(test_paths["nih-adult"], children)}
+              "round3_non_radiographs": fresh3_non_radiographs(test_paths["nih-adult"], children),
+              "round4_non_radiographs": fresh4_non_radiographs(test_paths["nih-adult"], children),
+              "fresh_non_radiographs": fresh5_non_radiographs(test_paths["nih-adult"], children)}
     layout = fit_layout_check(splits)
     results = {n: measure(n, splits, others, layout) for n in names}
 
@@ -354,12 +429,16 @@ def main() -> None:
     lines = ["# Scope check: own test patients passed, other populations flagged, non-radiographs refused", "",
              f"Command: `python benchmarks/scope_check.py{' --apply' if args.apply else ''}`. Statistics fitted on "
              "development patients only (see the script's docstring); everything below is test patients (at most "
-             f"{MAX_TEST} per population, seeded) or the three non-radiograph sets. The first two (\"seen during "
+             f"{MAX_TEST} per population, seeded) or the five non-radiograph sets. The first four (\"seen during "
              "design\") were looked at while the check was designed: what leaked from the first led to the colour, "
              "texture, ramp and empty-edge rules (round 2), what leaked from the second (round 2's fresh set) to the "
-             "lower colour limit and the layout network and Gaussian (round 3), though no threshold was set on either. "
-             "The third (\"fresh set #3\") was built afterwards from other sources, generators, seeds and patients, "
-             "and scored once, by the run that wrote this file, after every rule and threshold was fixed. \"Outside "
+             "lower colour limit and the layout network and Gaussian (round 3), what leaked from the third (round "
+             "3's fresh set) to training the layout check against films turned by any angle, zoomed and cropped "
+             "(round 4), what the fourth (round 4's fresh set, scored once by a run with a layout threshold taken "
+             "per population) showed to undoing that rule, though no threshold was set on any. The fifth (\"fresh "
+             "set #5\") was built by another helper "
+             "acting as an independent tester from other sources, generators, seeds and patients, and scored once, by "
+             "the run that wrote this file, after every rule and threshold was fixed. \"Outside "
              "population\" is answered with a warning; \"refused\" is not answered.", "", *table(results), "",
              f"The rules of what any chest film is (`judge_physics`) on the {physics['n']} development radiographs the "
              f"layout check was fitted and thresholded on: pixel-scale share at most {physics['pixel_scale_max']:.3f} "
@@ -368,8 +447,12 @@ def main() -> None:
              f"(refused from {physics['limits'][2]}), colour share as RGB JPEG (quality 75) at most "
              f"{physics['colour_share_max']:.4f} (refused above {physics['limits'][3]}); refused by them: "
              f"{physics['refused']}. The layout check on the held-out ones: upright refused "
-             f"{physics['layout_held_out']['upright_refused']:.3f}, their altered copies (the kinds it was fitted "
-             f"against) refused {physics['layout_held_out']['altered_refused']:.3f}.", ""]
+             f"{physics['layout_held_out']['upright_refused']:.3f} ("
+             + ", ".join(f"{k} {v:.3f}" for k, v in physics['layout_held_out']['upright_refused_by_population'].items())
+             + "), their altered copies (the kinds it was fitted "
+             f"against) refused {physics['layout_held_out']['altered_refused']:.3f}, and 4 random copies of each "
+             f"drawn afresh (turned, zoomed, cropped, stripped, flipped and tilted) refused "
+             f"{physics['layout_held_out']['random_altered_refused']:.3f}.", ""]
     for set_name, set_label in NON_RADIOGRAPH_SETS.items():
         kinds = next(iter(results.values()))["sets"][set_name]["by_kind"]
         lines += [f"{set_label.capitalize()} (" + ", ".join(f"{k} {v['n']}" for k, v in kinds.items())

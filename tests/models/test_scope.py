@@ -24,7 +24,11 @@ from chestxai.models.scope import (
     ScopeStats,
     check_scope,
     empty_border,
+    ROTATION_FILLS,
     fit_layout,
+    layout_positives,
+    random_layout_negatives,
+    rotated,
     fit_population,
     judge_physics,
     parse_age,
@@ -260,6 +264,50 @@ def test_the_layout_check_refuses_upside_down_and_cut_films_and_unlike_layouts()
     restored = LayoutCheck.from_meta(check.to_meta())
     assert restored.score(films[0][::-1]) == pytest.approx(check.score(films[0][::-1]), abs=1e-4)
     assert restored.typical.threshold == pytest.approx(check.typical.threshold, rel=1e-6)
+
+
+def test_rotated_turns_a_film_as_viewers_do() -> None:
+    film = np.full((60, 40), 0.8, np.float32)
+    assert rotated(film, 90.0, "grown black").shape == (40, 60)  # the canvas grows to hold the whole film
+    grown = rotated(film, 45.0, "grown white")
+    assert grown.shape == (70, 70) and grown[0, 0] == 1.0 and grown[35, 35] == pytest.approx(0.8)
+    assert rotated(film, 30.0, "black")[0, 0] == 0.0 and rotated(film, 30.0, "white")[0, 0] == 1.0
+    assert rotated(film, 30.0, "edge")[0, 0] == pytest.approx(0.8)  # edge-repeated corners
+    inscribed = rotated(film, 30.0, "inscribed")  # cut to the largest upright rectangle inside: no corners at all
+    assert inscribed.shape[0] < 60 and inscribed.min() == pytest.approx(0.8, abs=1e-3)
+
+
+def test_random_layout_negatives_and_positives_are_seeded_and_varied() -> None:
+    film = toy_film(np.random.default_rng(3))
+    first = random_layout_negatives(film, np.random.default_rng(5), 20)
+    again = random_layout_negatives(film, np.random.default_rng(5), 20)
+    assert len(first) == 20 and all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert len({a.shape for a in first}) > 3  # turned, zoomed, cropped and stripped copies differ in shape
+    reframed = layout_positives(film, np.random.default_rng(5), 4)
+    assert all(r.shape == film.shape and 0.0 <= r.min() and r.max() <= 1.0 for r in reframed)
+    assert set(ROTATION_FILLS) >= {"black", "grown black", "inscribed"}
+
+
+def test_random_negatives_teach_the_layout_network_oblique_turns() -> None:
+    """Round 3's leak: a film turned by an oblique angle passed a check fitted on quarter turns only. The network
+    alone (the Gaussian of layouts aside, which refuses any deviation from these near-identical toy films) refuses
+    more films turned by 20-30 degrees once it was taught with random negatives turned by any angle, and still
+    passes upright ones."""
+    rng = np.random.default_rng(0)
+    films = [toy_film(rng) for _ in range(80)]
+    fresh = [toy_film(rng) for _ in range(20)]
+    angles = np.random.default_rng(1).uniform(20, 30, 20)
+    turned = [rotated(f, float(a), fill) for fill in ("black", "edge") for f, a in zip(fresh, angles)]
+    plain = fit_layout(films[:60], films[60:], size=16, hidden=16, epochs=30, components=4)
+    taught = fit_layout(films[:60], films[60:], size=16, hidden=16, epochs=30, components=4, random_negatives=6,
+                        members=2)
+
+    def refused(check: LayoutCheck, images: list[np.ndarray]) -> int:
+        return sum(check.score(im) > check.threshold for im in images)
+
+    assert refused(taught, turned) >= refused(plain, turned) + 4
+    assert refused(taught, fresh) <= 1
+    assert taught.hidden_weights.shape == (32, 256)  # two members kept as one wider network
 
 
 def test_the_typical_layout_gaussian_refuses_what_no_negative_showed() -> None:

@@ -94,6 +94,11 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
     others = ", ".join(f"{p}: {share:.1%} of {scope['other_populations_n'][p]} flagged outside the population "
                        f"({scope['other_populations_refused'][p]:.1%} refused)"
                        for p, share in scope["other_populations_flagged"].items())
+    earlier = [f"{scope[f'{r}_non_radiographs_refused']:.1%} of {scope[f'{r}_non_radiographs_n']}"
+               for r in ("round2", "round3", "round4") if f"{r}_non_radiographs_n" in scope]
+    listed = ", ".join(earlier[:-1]) + (" and " if len(earlier) > 1 else "") + (earlier[-1] if earlier else "")
+    seen = ("" if not earlier else f"; {listed} in earlier fresh sets, seen since (what leaked from them shaped the "
+            "colour limit and the layout check)")
     return ["", "## Scope check (what it refuses or warns about)", "",
             "Before answering, each image is judged `in_scope`, `outside_population` (answered, with a warning and "
             "the shipped model that fits) or `not_a_chest_radiograph` (refused): DICOM Modality, BodyPartExamined, "
@@ -103,8 +108,7 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
             "the distance of the image's embedding to Gaussian models of the shipped models' training populations "
             f"(refused above {scope['refuse_at']:.2f}x the held-out 99th percentile) and a classifier of those "
             "populations on the embedding, all fitted on development patients only. Measured on held-out test "
-            f"patients and {'three' if 'round2_non_radiographs_n' in scope else 'two'} non-radiograph sets "
-            f"(`{scope['results']}`): "
+            f"patients and {2 + len(earlier)} non-radiograph sets (`{scope['results']}`): "
             f"own test patients in scope {scope['own_test_in_scope']:.1%} of {scope['own_test_n']} (goal >= 95%); "
             f"{others} (goal >= 95%); non-radiographs refused (goal >= 99%): "
             f"{scope['fresh_non_radiographs_refused']:.1%} of {scope['fresh_non_radiographs_n']} in a fresh set "
@@ -112,10 +116,7 @@ def scope_lines(card: dict[str, Any]) -> list[str]:
             + (", not met" if scope["fresh_non_radiographs_refused"] < 0.99 else "")
             + f", and {scope['non_radiographs_refused']:.1%} of {scope['non_radiographs_n']} in the set seen while "
             "the check was designed (what leaked from it led to the layout check and the rules above, so it "
-            "flatters)"
-            + (f"; {scope['round2_non_radiographs_refused']:.1%} of {scope['round2_non_radiographs_n']} in an earlier "
-               "fresh set, seen since (what leaked from it shaped the colour limit and the layout network)"
-               if "round2_non_radiographs_n" in scope else "") + "."]
+            f"flatters){seen}."]
 
 
 def read_card(folder: str | Path) -> dict[str, Any]:
