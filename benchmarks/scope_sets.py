@@ -2484,3 +2484,1415 @@ def fresh5_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str
     rng = np.random.default_rng(FRESH5_SEED)
     return {**voxel_radiographs5(rng), **modalities5(rng), **everyday5(rng), **textures5(rng), **photo_variants5(rng),
             **altered_radiographs5(nih_test_paths[FRESH5_RADIOGRAPHS], child_test_paths[FRESH5_CHILDREN], rng)}
+
+
+# --- fresh set #6 ------------------------------------------------------------------------------------------------
+# Built (round 6) by a helper as an independent tester, while the lead changed the check on development data alone;
+# no image of it was scored while it was built, and it is meant to be scored once, after every rule, threshold and
+# fitting setting is fixed. Generators, seed and patients are ones no earlier set uses; no earlier generator is reused.
+#
+# Set #6 (``fresh6_non_radiographs``, 205 images; seed ``FRESH6_SEED``; every kind prefixed ``set6_``; 126 PNG, 79
+# JPEG). It holds 105 altered radiographs of test patients no earlier set uses: NIH test patients of rank 115-149
+# (0-based; two alterations each, names ``nih115a`` ... ``nih149b``, 70) and Kermany test patients of rank 65-99 (one
+# each, ``kermany065`` ... ``kermany099``, 35), the 21 kinds of ``KINDS6`` in turn (5 each, every kind with adults
+# and children; PNG or JPEG at random, 62 PNG; 41 resized to a size of ``FRESH6_SIZES``): turned by 20-340 degrees on
+# the same canvas, corners black, white, grey or reflected; turned by 20-340 degrees on a grown canvas; turned by
+# 20-60 degrees either way and cut to the largest centred rectangle inside the film; turned by 25-335 degrees and
+# seen in perspective (keystoned corners); a quarter turn; upside down; flipped top to bottom; upside down tilted by
+# 20-45 degrees; negative; negative turned by 20-340 degrees; negative upside down; a quarter; a half; a strip 10-30%
+# of the width or height; an off-centre crop keeping 15-45% of the area, towards a corner; a central zoom keeping
+# 30-55% of each side; transposed; a 20-35% band turned by 30-150 degrees; the film at 20-40% of the side inside a
+# printed case-report page, a slide, a photograph or a painted wall; mosaics of 4, 6 or 9 of these patients' films (1x3,
+# 2x2, 2x3, 3x3); and turned by 20-340 degrees then cropped to 55-80% of each side. And 100 images of other content:
+# 24 radiographs of other body parts built here as sums of tubes and ellipsoids with a dense cortex and a trabecular
+# marrow, path lengths through each, Beer-Lambert exposure, a film curve, quantum mottle, blur, a collimation
+# rectangle (bright or shuttered black) and an L/R marker (hand 3, forearm, foot 2, knee 2, lateral knee 2, pelvis 2,
+# hip, shoulder 2, elbow 2, skull, lateral skull, lateral cervical spine, lumbar spine 2, dental periapical 2; a few
+# shown inverted); 19 other modalities drawn here (axial head CT 2, abdominal CT 2, sagittal brain MR in T1 and T2
+# looks, PET maximum-intensity projections 2, obstetric and thyroid ultrasound sectors with speckle, a pulsed-Doppler
+# spectrum, mammograms CC and MLO, a cerebral DSA and a coronary angiogram of branching vessel trees, retinal OCT
+# B-scans in grey and colour, a nuclear-cardiology polar map, an H&E-like histology field); 13 medical-adjacent
+# pictures (12-lead ECGs 2 and a rhythm strip, lab reports 2, a bedside monitor, a spirometry flow-volume loop, dark
+# DICOM-viewer screenshots of CT and MR with no chest film, line drawings of a heart, a hand skeleton, a brain and a
+# kidney with labels); 21 everyday pictures (landscapes with fractal ridges and reflections 3, shaded still lifes 2,
+# a night skyline, an e-mail, a newspaper page, a form, app screens for chat, login, settings and files, matplotlib
+# scatter, histogram, heatmap and box-plot charts, handwriting-like strokes on ruled paper 2, comic strips 2); 12
+# textures by procedures of their own (value-noise clouds, cellular-automaton caves, Eden growth, warped ridges
+# inside an oval, bricks, a star field with nebula, terrazzo, sand ripples, raindrop rings, camouflage, plasma,
+# knitting); and 11 new crops (25-65% of each side) of pictures bundled with scikit-image, each given one treatment
+# (sepia 2, vignette, pixelation, a 25-65 degree turn, posterisation, solarisation, channel swap, a captioned frame,
+# grey, none).
+
+
+FRESH6_SEED = 6_20261207
+FRESH6_RADIOGRAPHS = slice(115, 150)  # NIH test patients after the 115 the earlier sets alter
+FRESH6_CHILDREN = slice(65, 100)  # Kermany test patients after the 65 the earlier sets alter
+FRESH6_SIZES = ((960, 1200), (384, 384), (1100, 640), (520, 700), (800, 800), (1280, 720), (600, 450))  # (w, h)
+KINDS6 = ("turned", "turned_grown", "turned_cut", "turned_keystone", "quarter_turn", "upside_down",
+          "flipped_vertically", "upside_down_tilted", "negative", "negative_turned", "negative_upside_down", "quarter",
+          "half", "strip", "corner_crop", "zoom", "transposed", "turned_strip", "in_content", "mosaic",
+          "turned_then_cropped")
+
+
+def _u8_6(a: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(a, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _as_float6(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _resize6(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``a`` (grey or RGB, floats in [0, 1]) resampled to ``size`` = (width, height)."""
+    return _as_float6(Image.fromarray(_u8_6(a)).resize((int(size[0]), int(size[1])), Image.BILINEAR))
+
+
+def _typeface6(size: int, face: str = "DejaVuSans.ttf") -> ImageFont.FreeTypeFont:
+    import matplotlib
+
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path(), "fonts", "ttf", face)), int(size))
+
+
+def _film6(path: str) -> np.ndarray:
+    return _as_float6(Image.open(path).convert("L"))
+
+
+def _rotate6(a: np.ndarray, degrees: float, fill, grow: bool) -> np.ndarray:
+    """``a`` turned anticlockwise by ``degrees``; corners ``fill`` (a grey level in [0, 1]) or ``"reflect"``."""
+    if isinstance(fill, str):
+        from scipy import ndimage
+
+        return np.clip(ndimage.rotate(a, degrees, reshape=grow, order=1, mode="reflect"), 0.0, 1.0)
+    return _as_float6(Image.fromarray(_u8_6(a)).rotate(degrees, Image.BILINEAR, expand=grow,
+                                                       fillcolor=int(round(fill * 255))))
+
+
+def _turn_cut6(a: np.ndarray, degrees: float) -> np.ndarray:
+    """Turned in place, then cut to the largest centred rectangle of the film's aspect lying inside the film."""
+    h, w = a.shape
+    c, s = abs(np.cos(np.radians(degrees))), abs(np.sin(np.radians(degrees)))
+    k = min(w / (w * c + h * s), h / (w * s + h * c))
+    turned = _rotate6(a, degrees, 0.0, False)
+    cw, ch = int(w * k), int(h * k)
+    return turned[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
+
+
+def _keystone6(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A perspective view of ``a`` (as if photographed at a slant), each corner pulled in by up to 18%."""
+    h, w = a.shape[:2]
+    src = [(0, 0), (w, 0), (w, h), (0, h)]
+    dst = [(x + sx * rng.uniform(0.0, 0.18) * w, y + sy * rng.uniform(0.0, 0.18) * h)
+           for (x, y), (sx, sy) in zip(src, [(1, 1), (-1, 1), (-1, -1), (1, -1)])]
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+        rhs += [u, v]
+    coeffs = np.linalg.solve(np.array(rows, dtype=np.float64), np.array(rhs, dtype=np.float64))
+    image = Image.fromarray(_u8_6(a)).transform((w, h), Image.PERSPECTIVE, tuple(coeffs), Image.BILINEAR,
+                                                fillcolor=int(rng.integers(0, 256)))
+    return _as_float6(image)
+
+
+def _text_lines6(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], rng: np.random.Generator, size: int,
+                 colour=(40, 40, 40), face: str = "DejaVuSerif.ttf") -> None:
+    """Fill ``box`` (x0, y0, x1, y1) with lines of random words."""
+    font = _typeface6(size, face)
+    x0, y0, x1, y1 = box
+    y = y0
+    while y + size < y1:
+        line, x = [], x0
+        while True:
+            word = WORDS6[int(rng.integers(len(WORDS6)))]
+            width = draw.textlength(word + " ", font=font)
+            if x + width > x1:
+                break
+            line.append(word)
+            x += width
+        draw.text((x0, y), " ".join(line), fill=colour, font=font)
+        y += int(size * 1.45)
+
+
+WORDS6 = ("the committee reviewed quarterly figures and agreed that shipping delays were mostly seasonal while "
+          "inventory turnover improved across northern stores volunteers will meet on thursday evening near the old "
+          "library bring warm clothes because weather forecasts predict rain recipe flour butter sugar eggs stir "
+          "gently bake until golden ticket refund policy applies within fourteen days garden tomatoes need regular "
+          "watering").split()
+
+
+def _in_content6(film: np.ndarray, rng: np.random.Generator, style: int) -> np.ndarray:
+    """The film, at 20-40% of the side, inside a larger picture: a printed page, a slide, a photograph or a wall."""
+    width, height = [(1000, 1300), (1280, 720), (1100, 800), (900, 900), (1200, 900)][int(rng.integers(5))]
+    side = rng.uniform(0.2, 0.4) * min(width, height)
+    fh, fw = film.shape
+    small = _resize6(film, (max(8, int(side * fw / max(fh, fw))), max(8, int(side * fh / max(fh, fw)))))
+    if style == 0:  # a printed page with a figure
+        canvas = Image.new("RGB", (width, height), (250, 249, 245))
+        draw = ImageDraw.Draw(canvas)
+        draw.text((60, 40), "Case report", fill=(10, 10, 10), font=_typeface6(34, "DejaVuSerif-Bold.ttf"))
+        _text_lines6(draw, (60, 110, width - 60, height - 40), rng, 18)
+    elif style == 1:  # a presentation slide
+        top = tuple(int(v) for v in rng.integers(20, 120, 3))
+        canvas = Image.new("RGB", (width, height), top)
+        draw = ImageDraw.Draw(canvas)
+        draw.rectangle((0, 0, width, 90), fill=(230, 230, 235))
+        draw.text((40, 22), "Teaching file: week 7", fill=top, font=_typeface6(40, "DejaVuSans-Bold.ttf"))
+        for i in range(5):
+            draw.text((50, 140 + 60 * i), "\u2022 " + " ".join(WORDS6[(7 * i + j) % len(WORDS6)] for j in range(4)),
+                      fill=(245, 245, 245), font=_typeface6(26))
+    elif style == 2:  # a photograph around it
+        import skimage.data
+
+        photo = [skimage.data.coffee, skimage.data.rocket, skimage.data.astronaut][int(rng.integers(3))]()
+        canvas = Image.fromarray(photo).resize((width, height), Image.BILINEAR)
+    else:  # a painted wall with smooth blotches
+        from scipy import ndimage
+
+        field = ndimage.zoom(rng.random((height // 40 + 1, width // 40 + 1)), 40, order=3)[:height, :width]
+        tint = rng.uniform(0.3, 1.0, 3)
+        canvas = Image.fromarray(_u8_6(np.clip(field, 0, 1)[..., None] * tint * 0.8 + 0.1))
+    x = int(rng.integers(0, width - small.shape[1]))
+    y = int(rng.integers(0, height - small.shape[0]))
+    if style == 0:
+        x, y = int(rng.integers(60, max(61, width - small.shape[1] - 60))), int(height * 0.45)
+    canvas.paste(Image.fromarray(_u8_6(small)).convert("RGB"), (x, min(y, height - small.shape[0])))
+    return _as_float6(canvas)
+
+
+def _mosaic6(films: list[np.ndarray], rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    cell = int(rng.integers(220, 340))
+    gap = int(rng.integers(0, 12))
+    canvas = np.full((rows * cell + (rows + 1) * gap, cols * cell + (cols + 1) * gap), rng.uniform(0, 1),
+                     dtype=np.float32)
+    for i, film in enumerate(films[:rows * cols]):
+        r, c = divmod(i, cols)
+        canvas[gap + r * (cell + gap):gap + r * (cell + gap) + cell,
+               gap + c * (cell + gap):gap + c * (cell + gap) + cell] = _resize6(film, (cell, cell))
+    return canvas
+
+
+def _alter6(kind: str, film: np.ndarray, rng: np.random.Generator, pool: list[str]) -> np.ndarray:
+    h, w = film.shape
+    if kind == "turned":
+        return _rotate6(film, rng.uniform(20, 340), [0.0, 1.0, 0.5, "reflect"][int(rng.integers(4))], False)
+    if kind == "turned_grown":
+        return _rotate6(film, rng.uniform(20, 340), float(rng.choice([0.0, 1.0, 0.3, 0.75])), True)
+    if kind == "turned_cut":
+        return _turn_cut6(film, float(rng.choice([-1, 1]) * rng.uniform(20, 60)))
+    if kind == "turned_keystone":
+        return _keystone6(_rotate6(film, rng.uniform(25, 335), 0.0, True), rng)
+    if kind == "quarter_turn":
+        return np.rot90(film, int(rng.choice([1, 3])))
+    if kind == "upside_down":
+        return film[::-1, ::-1]
+    if kind == "flipped_vertically":
+        return film[::-1]
+    if kind == "upside_down_tilted":
+        return _rotate6(film, 180 + float(rng.choice([-1, 1]) * rng.uniform(20, 45)), float(rng.uniform()), False)
+    if kind == "negative":
+        return 1.0 - film
+    if kind == "negative_turned":
+        return _rotate6(1.0 - film, rng.uniform(20, 340), float(rng.choice([0.0, 1.0])), bool(rng.integers(2)))
+    if kind == "negative_upside_down":
+        return 1.0 - film[::-1, ::-1]
+    if kind == "quarter":
+        r, c = int(rng.integers(2)), int(rng.integers(2))
+        return film[r * h // 2:(r + 1) * h // 2, c * w // 2:(c + 1) * w // 2]
+    if kind == "half":
+        side = int(rng.integers(4))
+        return [film[:h // 2], film[h // 2:], film[:, :w // 2], film[:, w // 2:]][side]
+    if kind == "strip":
+        frac = rng.uniform(0.1, 0.3)
+        if rng.integers(2):
+            x = int(rng.integers(0, int(w * (1 - frac))))
+            return film[:, x:x + int(w * frac)]
+        y = int(rng.integers(0, int(h * (1 - frac))))
+        return film[y:y + int(h * frac)]
+    if kind == "corner_crop":
+        area = rng.uniform(0.15, 0.45)
+        aspect = rng.uniform(0.6, 1.6)
+        ch, cw = int(h * np.sqrt(area / aspect)), int(w * np.sqrt(area * aspect))
+        ch, cw = min(ch, h), min(cw, w)
+        y = [0, h - ch][int(rng.integers(2))] + int(rng.integers(-h // 20, h // 20))
+        x = [0, w - cw][int(rng.integers(2))] + int(rng.integers(-w // 20, w // 20))
+        y, x = int(np.clip(y, 0, h - ch)), int(np.clip(x, 0, w - cw))
+        return film[y:y + ch, x:x + cw]
+    if kind == "zoom":
+        fy, fx = rng.uniform(0.3, 0.55), rng.uniform(0.3, 0.55)
+        ch, cw = int(h * fy), int(w * fx)
+        return film[(h - ch) // 2:(h - ch) // 2 + ch, (w - cw) // 2:(w - cw) // 2 + cw]
+    if kind == "transposed":
+        return film.T
+    if kind == "turned_strip":
+        frac = rng.uniform(0.2, 0.35)
+        y = int(rng.integers(0, int(h * (1 - frac))))
+        return _rotate6(film[y:y + int(h * frac)], rng.uniform(30, 150), 0.0, True)
+    if kind == "in_content":
+        return _in_content6(film, rng, int(rng.integers(4)))
+    if kind == "mosaic":
+        rows, cols = [(2, 2), (3, 3), (1, 3), (2, 3), (2, 2)][int(rng.integers(5))]
+        picks = rng.choice(len(pool), rows * cols - 1, replace=False)
+        return _mosaic6([film] + [_film6(pool[int(i)]) for i in picks], rows, cols, rng)
+    if kind == "turned_then_cropped":
+        turned = _rotate6(film, rng.uniform(20, 340), 0.0, False)
+        ch, cw = int(h * rng.uniform(0.55, 0.8)), int(w * rng.uniform(0.55, 0.8))
+        y, x = int(rng.integers(0, h - ch)), int(rng.integers(0, w - cw))
+        return turned[y:y + ch, x:x + cw]
+    raise ValueError(kind)
+
+
+def altered_radiographs6(nih_paths: list[str], child_paths: list[str], first_nih: int, first_child: int,
+                         rng: np.random.Generator) -> dict[str, bytes]:
+    """Two alterations of each NIH patient, one of each child, KINDS6 in turn; names carry the test rank."""
+    entries = ([(p, f"nih{first_nih + i:03d}a") for i, p in enumerate(nih_paths)]
+               + [(p, f"kermany{first_child + i:03d}") for i, p in enumerate(child_paths)]
+               + [(p, f"nih{first_nih + i:03d}b") for i, p in enumerate(nih_paths)])
+    pool = list(nih_paths) + list(child_paths)
+    out = {}
+    for j, (path, name) in enumerate(entries):
+        kind = KINDS6[j % len(KINDS6)]
+        image = _alter6(kind, _film6(path), rng, pool)
+        if rng.random() < 0.35:
+            image = _resize6(image, FRESH6_SIZES[int(rng.integers(len(FRESH6_SIZES)))])
+        out[f"set6_{kind}/{name}"] = encode(np.ascontiguousarray(image), "JPEG" if rng.random() < 0.45 else "PNG")
+    return out
+
+
+def _chords6(X: np.ndarray, Y: np.ndarray, part: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Path lengths through one bone (or soft-tissue body): through its whole section and through its marrow.
+
+    ``("c", x0, y0, x1, y1, r0, r1, cortex, density)`` is a tube tapering from r0 to r1 along a segment;
+    ``("e", cx, cy, ax, ay, degrees, cortex, density)`` an ellipsoid; cortex = the shell's share of the radius."""
+    if part[0] == "c":
+        _, x0, y0, x1, y1, r0, r1, cortex, _ = part
+        bx, by = x1 - x0, y1 - y0
+        t = np.clip(((X - x0) * bx + (Y - y0) * by) / max(bx * bx + by * by, 1e-9), 0.0, 1.0)
+        q2 = (X - x0 - t * bx) ** 2 + (Y - y0 - t * by) ** 2
+        r = r0 + (r1 - r0) * t
+        inner = r * (1.0 - cortex)
+        return 2 * np.sqrt(np.maximum(r * r - q2, 0)), 2 * np.sqrt(np.maximum(inner * inner - q2, 0))
+    _, cx, cy, ax, ay, degrees, cortex, _ = part
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    u, v = (X - cx) * c + (Y - cy) * s, -(X - cx) * s + (Y - cy) * c
+    rho2 = (u / ax) ** 2 + (v / ay) ** 2
+    depth = min(ax, ay)
+    k = max(1.0 - cortex, 1e-3)
+    return 2 * depth * np.sqrt(np.maximum(1 - rho2, 0)), 2 * depth * k * np.sqrt(np.maximum(1 - rho2 / (k * k), 0))
+
+
+def _place6(parts: list[tuple], centre: tuple[float, float], zoom: float, degrees: float) -> list[tuple]:
+    """Parts given in unit coordinates, moved so that ``centre`` lands mid-frame, scaled and turned slightly."""
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+
+    def move(x, y):
+        x, y = (x - centre[0]) * zoom, (y - centre[1]) * zoom
+        return 0.5 + x * c - y * s, 0.5 + x * s + y * c
+
+    out = []
+    for p in parts:
+        if p[0] == "c":
+            a, b = move(p[1], p[2]), move(p[3], p[4])
+            out.append(("c", *a, *b, p[5] * zoom, p[6] * zoom, p[7], p[8]))
+        else:
+            a = move(p[1], p[2])
+            out.append(("e", *a, p[3] * zoom, p[4] * zoom, p[5] + degrees, p[6], p[7]))
+    return out
+
+
+def _radiograph6(shape: tuple[int, int], bones: list[tuple], soft: list[tuple], rng: np.random.Generator,
+                 marker: str = "") -> np.ndarray:
+    """A projection radiograph of ``bones`` in ``soft`` tissue, bright where absorbing: tubes with a dense cortex
+    and a trabecular marrow, Beer-Lambert exposure, a film curve, quantum mottle, blur and collimation."""
+    from scipy import ndimage
+
+    h, w = shape
+    unit = float(min(h, w))
+    Y, X = np.mgrid[0:h, 0:w].astype(np.float32)
+    X, Y = X / w, Y / h
+    X, Y = X * (w / unit), Y * (h / unit)  # isotropic units, the short side = 1
+
+    def scaled(p):
+        if p[0] == "c":
+            return ("c", p[1] * w / unit, p[2] * h / unit, p[3] * w / unit, p[4] * h / unit, *p[5:])
+        return ("e", p[1] * w / unit, p[2] * h / unit, *p[3:])
+
+    raw = rng.standard_normal((h, w)).astype(np.float32)
+    trabecular = ndimage.gaussian_filter(raw, 1.0) - ndimage.gaussian_filter(raw, 3.0)
+    trabecular = 1.0 + 0.9 * trabecular / (trabecular.std() + 1e-6)
+    bone = np.zeros((h, w), np.float32)
+    for p in bones:
+        outer, inner = _chords6(X, Y, scaled(p))
+        bone += p[-1] * ((outer - inner) * 1.0 + inner * 0.35 * np.clip(trabecular, 0.2, 2.0))
+    tissue = np.zeros((h, w), np.float32)
+    for p in soft:
+        outer, _ = _chords6(X, Y, scaled(p))
+        tissue += p[-1] * outer
+    exposure = rng.uniform(2.5, 5.0)
+    attenuation = exposure * (0.22 * tissue + 1.0 * bone)
+    transmitted = np.exp(-attenuation)
+    transmitted = transmitted + rng.standard_normal((h, w)).astype(np.float32) * rng.uniform(0.006, 0.02) * np.sqrt(
+        transmitted + 0.05)
+    image = 1.0 - np.clip(transmitted, 0, 1) ** rng.uniform(0.6, 1.0)
+    image = ndimage.gaussian_filter(image, rng.uniform(0.6, 1.3))
+    image = (image - image.min()) / (np.percentile(image, 99.7) - image.min() + 1e-6)
+    image = np.clip(image * rng.uniform(0.85, 1.0) + rng.uniform(0.0, 0.08), 0, 1)
+    # collimation: a sharp rectangle, outside it unexposed (bright) or electronically shuttered (black)
+    x0, x1 = int(w * rng.uniform(0.0, 0.12)), int(w * rng.uniform(0.88, 1.0))
+    y0, y1 = int(h * rng.uniform(0.0, 0.12)), int(h * rng.uniform(0.88, 1.0))
+    outside = np.ones((h, w), bool)
+    outside[y0:y1, x0:x1] = False
+    image[outside] = rng.choice([0.0, rng.uniform(0.8, 0.95)])
+    if marker:
+        canvas = Image.fromarray(_u8_6(image))
+        ImageDraw.Draw(canvas).text((x0 + int(0.04 * w), y0 + int(0.04 * h)), marker, fill=250,
+                                    font=_typeface6(max(12, int(0.06 * unit)), "DejaVuSans-Bold.ttf"))
+        image = _as_float6(canvas)
+    return image
+
+
+def _ray6(start: tuple[float, float], degrees: float, lengths: list[float], radii: list[float], gap: float,
+          density: float = 1.0) -> list[tuple]:
+    """A chain of tubular bones (a digit, a limb) from ``start`` in direction ``degrees`` (0 = right, -90 = up)."""
+    d = np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])
+    p = np.array(start, dtype=float)
+    out = []
+    for length, r in zip(lengths, radii):
+        a = p + gap * d
+        b = a + length * d
+        out.append(("c", a[0], a[1], b[0], b[1], r * 1.15, r, 0.35, density))
+        p = b
+    return out
+
+
+def _hand6(rng: np.random.Generator, foot: bool = False) -> tuple[list, list]:
+    j = lambda s=0.01: rng.normal(0, s)  # noqa: E731
+    bones, soft = [], []
+    if foot:
+        bones += [("e", 0.5 + j(), 0.88, 0.075, 0.11, 0, 0.2, 1.0), ("e", 0.5, 0.74, 0.07, 0.06, 10, 0.25, 1.0),
+                  ("e", 0.46, 0.65, 0.05, 0.03, 0, 0.3, 1.0), ("e", 0.58, 0.66, 0.045, 0.04, 0, 0.3, 1.0)]
+        bones += [("e", 0.40 + 0.045 * i, 0.595, 0.022, 0.03, 0, 0.3, 1.0) for i in range(3)]
+        lengths = [[0.2, 0.07, 0.05], [0.21, 0.05, 0.03, 0.025], [0.2, 0.045, 0.028, 0.022],
+                   [0.19, 0.04, 0.025, 0.02], [0.17, 0.035, 0.022, 0.018]]
+        bases = [(0.38, 0.57), (0.44, 0.57), (0.5, 0.575), (0.56, 0.58), (0.62, 0.6)]
+        widths = [0.032, 0.02, 0.019, 0.018, 0.018]
+        angles = [-97, -93, -89, -85, -80]
+        soft.append(("e", 0.5, 0.55, 0.2, 0.48, 0, 0, 1.0))
+    else:
+        bones += [("c", 0.58 + j(), 1.15, 0.575, 0.80, 0.05, 0.065, 0.35, 1.0),
+                  ("c", 0.42 + j(), 1.15, 0.435, 0.81, 0.04, 0.035, 0.35, 1.0)]
+        bones += [("e", 0.42 + 0.055 * (i % 4) + j(0.004), 0.765 - 0.055 * (i // 4), 0.028, 0.024, 0, 0.3, 1.0)
+                  for i in range(8)]
+        lengths = [[0.15, 0.1, 0.07], [0.19, 0.12, 0.07, 0.05], [0.2, 0.13, 0.08, 0.055], [0.19, 0.12, 0.075, 0.05],
+                   [0.17, 0.1, 0.06, 0.045]]
+        bases = [(0.64, 0.71), (0.58, 0.66), (0.52, 0.655), (0.46, 0.66), (0.405, 0.675)]
+        widths = [0.024, 0.021, 0.022, 0.02, 0.017]
+        spread = rng.uniform(3, 9)
+        angles = [-50 + rng.normal(0, 6)] + [-90 + spread * (1.5 - i) for i in range(4)]
+        soft += [("c", 0.5, 1.15, 0.5, 0.75, 0.15, 0.16, 0, 1.0), ("e", 0.52, 0.6, 0.17, 0.14, 0, 0, 1.0)]
+    for base, ls, wd, ang in zip(bases, lengths, widths, angles):
+        ray = _ray6(base, ang, ls, [wd * (0.85 ** k) for k in range(len(ls))], 0.012)
+        bones += ray
+        soft.append(("c", ray[1][1], ray[1][2], ray[-1][3], ray[-1][4], wd * 2.0, wd * 1.6, 0, 1.0))
+    return bones, soft
+
+
+def _knee6(rng: np.random.Generator, lateral: bool) -> tuple[list, list]:
+    if not lateral:
+        bones = [("c", 0.5, -0.2, 0.5, 0.4, 0.075, 0.085, 0.3, 1.0), ("e", 0.42, 0.46, 0.08, 0.065, 0, 0.15, 1.0),
+                 ("e", 0.58, 0.46, 0.08, 0.065, 0, 0.15, 1.0), ("e", 0.5, 0.575, 0.17, 0.045, 0, 0.15, 1.0),
+                 ("c", 0.5, 0.6, 0.5, 1.2, 0.1, 0.065, 0.3, 1.0), ("e", 0.66, 0.63, 0.03, 0.025, 0, 0.3, 1.0),
+                 ("c", 0.665, 0.65, 0.65, 1.2, 0.022, 0.018, 0.4, 1.0), ("e", 0.5, 0.43, 0.05, 0.06, 0, 0.2, 0.5)]
+        soft = [("c", 0.5, -0.2, 0.5, 0.5, 0.25, 0.23, 0, 1.0), ("c", 0.5, 0.5, 0.5, 1.2, 0.23, 0.18, 0, 1.0)]
+        return bones, soft
+    bend = rng.uniform(0, 60)
+    d = np.radians(90 + bend)
+    end = (0.52 + 0.7 * np.cos(d), 0.58 + 0.7 * np.sin(d))
+    bones = [("c", 0.25, -0.15, 0.47, 0.42, 0.07, 0.08, 0.3, 1.0), ("e", 0.5, 0.47, 0.095, 0.08, 20, 0.15, 1.0),
+             ("c", 0.52, 0.58, *end, 0.09, 0.06, 0.3, 1.0), ("e", 0.62, 0.36 + 0.001 * bend, 0.03, 0.06, -20, 0.2, 1.0),
+             ("c", 0.45, 0.62, end[0] - 0.08, end[1], 0.025, 0.018, 0.4, 1.0)]
+    soft = [("c", 0.25, -0.15, 0.5, 0.48, 0.2, 0.2, 0, 1.0), ("c", 0.5, 0.5, *end, 0.19, 0.14, 0, 1.0)]
+    return bones, soft
+
+
+def _pelvis6(rng: np.random.Generator) -> tuple[list, list]:
+    bones = [("c", 0.43, 0.08, 0.57, 0.08, 0.05, 0.05, 0.2, 1.0), ("e", 0.5, 0.33, 0.1, 0.14, 0, 0.2, 0.8)]
+    for side in (-1, 1):
+        x = lambda v: 0.5 + side * v  # noqa: E731
+        bones += [("e", x(0.22), 0.3, 0.21, 0.13, side * -35, 0.08, 0.45),
+                  ("e", x(0.2), 0.53, 0.065, 0.065, 0, 0.2, 1.0),
+                  ("c", x(0.2), 0.53, x(0.27), 0.64, 0.04, 0.035, 0.3, 1.0),
+                  ("e", x(0.3), 0.65, 0.04, 0.05, 0, 0.3, 0.8),
+                  ("c", x(0.27), 0.66, x(0.29), 1.2, 0.055, 0.045, 0.35, 1.0),
+                  ("c", x(0.1), 0.6, x(0.02), 0.64, 0.02, 0.02, 0.4, 0.9),
+                  ("c", x(0.12), 0.57, x(0.05), 0.74, 0.022, 0.025, 0.4, 0.9),
+                  ("c", x(0.04), 0.75, x(0.14), 0.76, 0.025, 0.03, 0.4, 0.9),
+                  ("e", x(0.09), 0.67, 0.045, 0.06, 0, 1.0, -0.6)]
+    soft = [("e", 0.5, 0.5, 0.52, 0.6, 0, 0, 1.0)]
+    return bones, soft
+
+
+def _shoulder6(rng: np.random.Generator) -> tuple[list, list]:
+    bones = [("e", 0.38, 0.42, 0.1, 0.1, 0, 0.15, 1.0), ("c", 0.36, 0.45, 0.32, 1.2, 0.07, 0.055, 0.3, 1.0),
+             ("e", 0.3, 0.4, 0.05, 0.06, 0, 0.2, 0.6), ("e", 0.5, 0.43, 0.03, 0.08, 0, 0.3, 0.8),
+             ("e", 0.62, 0.62, 0.14, 0.3, 12, 0.1, 0.4), ("c", 0.36, 0.27, 0.62, 0.25, 0.035, 0.03, 0.3, 0.9),
+             ("c", 0.45, 0.24, 0.8, 0.27, 0.03, 0.03, 0.35, 1.0), ("c", 0.8, 0.27, 1.1, 0.36, 0.03, 0.032, 0.35, 1.0),
+             ("c", 0.55, 0.36, 0.6, 0.31, 0.02, 0.015, 0.4, 0.8)]
+    soft = [("e", 0.5, 0.55, 0.6, 0.6, 0, 0, 1.0), ("c", 0.33, 0.5, 0.3, 1.2, 0.2, 0.16, 0, 1.0)]
+    return bones, soft
+
+
+def _elbow6(rng: np.random.Generator) -> tuple[list, list]:
+    angle = np.radians(rng.uniform(20, 70))
+    end = (0.55 + 0.8 * np.cos(angle), 0.58 + 0.8 * np.sin(angle))
+    bones = [("c", 0.15, -0.2, 0.48, 0.46, 0.06, 0.065, 0.3, 1.0), ("e", 0.5, 0.51, 0.07, 0.07, 0, 0.2, 1.0),
+             ("e", 0.6, 0.47, 0.05, 0.04, 30, 0.3, 1.0), ("c", 0.58, 0.55, *end, 0.045, 0.028, 0.35, 1.0),
+             ("e", 0.47, 0.6, 0.035, 0.03, 0, 0.3, 1.0), ("c", 0.47, 0.62, end[0] - 0.05, end[1] + 0.06, 0.028,
+                                                          0.035, 0.35, 1.0)]
+    soft = [("c", 0.15, -0.2, 0.5, 0.5, 0.17, 0.16, 0, 1.0), ("c", 0.5, 0.5, *end, 0.16, 0.11, 0, 1.0)]
+    return bones, soft
+
+
+def _skull6(rng: np.random.Generator, lateral: bool) -> tuple[list, list]:
+    if lateral:
+        bones = [("e", 0.48, 0.42, 0.4, 0.33, 0, 1.0, 1.4), ("e", 0.48, 0.42, 0.375, 0.305, 0, 1.0, -1.4),
+                 ("e", 0.5, 0.5, 0.04, 0.03, 0, 1.0, -0.5),
+                 ("e", 0.2, 0.55, 0.12, 0.14, 0, 0.4, 0.7), ("e", 0.14, 0.33, 0.04, 0.05, 0, 1.0, -0.4),
+                 ("c", 0.62, 0.6, 0.62, 0.85, 0.03, 0.025, 0.4, 1.0), ("c", 0.62, 0.85, 0.25, 0.88, 0.035, 0.03, 0.4,
+                                                                        1.0),
+                 ("e", 0.52, 0.58, 0.1, 0.03, -20, 0.3, 1.2)]
+        bones += [("c", 0.66 + 0.01 * k, 0.8 + 0.09 * k, 0.78 + 0.01 * k, 0.8 + 0.09 * k, 0.035, 0.035, 0.3, 0.9)
+                  for k in range(3)]
+        bones += [("e", 0.22 + 0.035 * k, 0.76, 0.014, 0.03, 0, 0.5, 1.5) for k in range(8)]
+        soft = [("e", 0.48, 0.45, 0.44, 0.4, 0, 0, 1.0), ("c", 0.72, 0.7, 0.75, 1.2, 0.15, 0.15, 0, 1.0)]
+        return bones, soft
+    bones = [("e", 0.5, 0.45, 0.36, 0.42, 0, 1.0, 1.4), ("e", 0.5, 0.45, 0.335, 0.395, 0, 1.0, -1.4),
+             ("e", 0.38, 0.5, 0.08, 0.07, 0, 1.0, -0.4),
+             ("e", 0.62, 0.5, 0.08, 0.07, 0, 1.0, -0.4), ("e", 0.5, 0.6, 0.035, 0.08, 0, 1.0, -0.35),
+             ("c", 0.22, 0.62, 0.44, 0.53, 0.025, 0.02, 0.3, 0.9), ("c", 0.78, 0.62, 0.56, 0.53, 0.025, 0.02, 0.3, 0.9),
+             ("c", 0.24, 0.62, 0.3, 0.85, 0.03, 0.03, 0.4, 1.0), ("c", 0.3, 0.85, 0.5, 0.93, 0.03, 0.035, 0.4, 1.0),
+             ("c", 0.76, 0.62, 0.7, 0.85, 0.03, 0.03, 0.4, 1.0), ("c", 0.7, 0.85, 0.5, 0.93, 0.03, 0.035, 0.4, 1.0)]
+    bones += [("e", 0.36 + 0.04 * k, 0.77, 0.016, 0.03, 0, 0.5, 1.4) for k in range(8)]
+    return bones, [("e", 0.5, 0.47, 0.4, 0.47, 0, 0, 1.0)]
+
+
+def _spine6(rng: np.random.Generator, lateral: bool) -> tuple[list, list]:
+    bones, soft = [], []
+    if lateral:  # cervical spine, side view
+        for k in range(7):
+            x, y = 0.45 - 0.04 * np.sin(k / 6 * np.pi), 0.22 + 0.095 * k
+            bones += [("c", x - 0.05, y, x + 0.05, y, 0.035, 0.035, 0.25, 1.0),
+                      ("c", x + 0.08, y - 0.01, x + 0.2, y + 0.03, 0.02, 0.015, 0.4, 0.9),
+                      ("e", x + 0.1, y, 0.035, 0.03, 0, 0.3, 0.8)]
+        bones += [("e", 0.5, -0.05, 0.5, 0.2, 0, 0.06, 1.2), ("c", 0.2, 0.15, 0.25, 0.3, 0.03, 0.03, 0.4, 1.0)]
+        soft += [("c", 0.5, -0.1, 0.5, 1.2, 0.24, 0.24, 0, 1.0)]
+        return bones, soft
+    for k in range(5):  # lumbar spine, front view
+        y = 0.12 + 0.17 * k
+        wk = 0.075 + 0.005 * k
+        bones += [("c", 0.5 - wk, y, 0.5 + wk, y, 0.055, 0.055, 0.2, 0.9),
+                  ("e", 0.5 - wk + 0.01, y - 0.01, 0.018, 0.024, 0, 0.5, 1.0),
+                  ("e", 0.5 + wk - 0.01, y - 0.01, 0.018, 0.024, 0, 0.5, 1.0),
+                  ("c", 0.5 - wk, y, 0.5 - wk - 0.08 - 0.01 * k, y + 0.01, 0.015, 0.012, 0.4, 0.8),
+                  ("c", 0.5 + wk, y, 0.5 + wk + 0.08 + 0.01 * k, y + 0.01, 0.015, 0.012, 0.4, 0.8),
+                  ("e", 0.5, y + 0.04, 0.015, 0.025, 0, 0.4, 0.9)]
+    bones += [("e", 0.2, 1.05, 0.2, 0.16, -30, 0.08, 0.45), ("e", 0.8, 1.05, 0.2, 0.16, 30, 0.08, 0.45)]
+    soft += [("e", 0.5, 0.55, 0.6, 0.7, 0, 0, 1.0)]
+    bones += [("e", rng.uniform(0.15, 0.85), rng.uniform(0.1, 0.9), rng.uniform(0.03, 0.07), rng.uniform(0.02, 0.05),
+               rng.uniform(0, 180), 1.0, -0.12) for _ in range(6)]  # bowel gas
+    return bones, soft
+
+
+def _teeth6(rng: np.random.Generator) -> tuple[list, list]:
+    bones, soft = [], [("e", 0.5, 0.75, 0.9, 0.45, 0, 0, 2.0)]
+    for k in range(4):
+        x = 0.18 + 0.22 * k + rng.normal(0, 0.01)
+        top = 0.22 + rng.normal(0, 0.02)
+        bones += [("e", x, top + 0.1, 0.09, 0.1, 0, 0.35, 2.2),
+                  ("c", x - 0.04, top + 0.15, x - 0.05, 0.85, 0.03, 0.01, 0.5, 1.2),
+                  ("c", x + 0.04, top + 0.15, x + 0.05, 0.83, 0.03, 0.01, 0.5, 1.2),
+                  ("c", x, top + 0.1, x, 0.6, 0.025, 0.008, 1.0, -0.8)]
+    if rng.integers(2):
+        bones.append(("e", 0.4, 0.27, 0.05, 0.04, 0, 0.0, 3.0))  # a filling
+    return bones, soft
+
+
+def body_part_radiographs6(rng: np.random.Generator) -> dict[str, bytes]:
+    """Radiographs of other body parts built from tubes and ellipsoids (see ``_radiograph6``)."""
+    plan = [("hand", lambda: _hand6(rng), (640, 520), (0.52, 0.6), 1.0),
+            ("hand", lambda: _hand6(rng), (700, 560), (0.5, 0.62), 0.9),
+            ("hand", lambda: _hand6(rng), (512, 512), (0.5, 0.5), 1.3),
+            ("foot", lambda: _hand6(rng, foot=True), (720, 480), (0.5, 0.55), 0.95),
+            ("foot", lambda: _hand6(rng, foot=True), (640, 512), (0.5, 0.5), 1.1),
+            ("knee", lambda: _knee6(rng, False), (680, 560), (0.5, 0.5), 1.2),
+            ("knee", lambda: _knee6(rng, False), (600, 600), (0.5, 0.52), 1.5),
+            ("knee_lateral", lambda: _knee6(rng, True), (640, 560), (0.5, 0.5), 1.1),
+            ("knee_lateral", lambda: _knee6(rng, True), (600, 600), (0.5, 0.5), 1.3),
+            ("pelvis", lambda: _pelvis6(rng), (560, 700), (0.5, 0.5), 0.9),
+            ("pelvis", lambda: _pelvis6(rng), (600, 760), (0.5, 0.5), 1.0),
+            ("hip", lambda: _pelvis6(rng), (600, 560), (0.3, 0.6), 2.0),
+            ("shoulder", lambda: _shoulder6(rng), (640, 560), (0.5, 0.45), 1.0),
+            ("shoulder", lambda: _shoulder6(rng), (600, 600), (0.45, 0.45), 1.3),
+            ("elbow", lambda: _elbow6(rng), (560, 600), (0.5, 0.5), 1.2),
+            ("elbow", lambda: _elbow6(rng), (512, 512), (0.5, 0.5), 1.5),
+            ("skull", lambda: _skull6(rng, False), (640, 560), (0.5, 0.5), 1.0),
+            ("skull_lateral", lambda: _skull6(rng, True), (560, 680), (0.5, 0.5), 0.95),
+            ("cervical_spine", lambda: _spine6(rng, True), (640, 520), (0.5, 0.5), 1.0),
+            ("lumbar_spine", lambda: _spine6(rng, False), (560, 700), (0.5, 0.5), 1.0),
+            ("lumbar_spine", lambda: _spine6(rng, False), (640, 480), (0.5, 0.45), 1.4),
+            ("teeth", lambda: _teeth6(rng), (300, 400), (0.5, 0.5), 1.0),
+            ("teeth", lambda: _teeth6(rng), (320, 420), (0.5, 0.55), 1.1),
+            ("forearm", lambda: _hand6(rng), (720, 400), (0.5, 0.9), 1.2)]
+    out = {}
+    for i, (name, build, (h, w), centre, zoom) in enumerate(plan):
+        bones, soft = build()
+        turn = rng.normal(0, 8)
+        image = _radiograph6((h, w), _place6(bones, centre, zoom, turn), _place6(soft, centre, zoom, turn), rng,
+                             marker=str(rng.choice(["L", "R", ""])))
+        if name == "teeth" or rng.random() < 0.15:  # some viewers show the exposure inverted (dark bone)
+            image = image if name == "teeth" else 1.0 - image
+        out[f"set6_other_body_part/{name}_{i:02d}"] = encode(image, "JPEG" if i % 3 == 0 else "PNG")
+    return out
+
+
+def _blobs6(rng: np.random.Generator, shape: tuple[int, int], scale: float) -> np.ndarray:
+    """Smooth random field in [0, 1] (white noise low-passed at ``scale`` pixels)."""
+    from scipy import ndimage
+
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), scale)
+    return (field - field.min()) / (np.ptp(field) + 1e-9)
+
+
+def _grid6(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    h, w = shape
+    Y, X = np.mgrid[0:h, 0:w].astype(np.float32)
+    return (X - w / 2) / (min(h, w) / 2), (Y - h / 2) / (min(h, w) / 2)
+
+
+def _overlay6(image: np.ndarray, lines: list[tuple[tuple[int, int], str]], size: int = 14, fill=230) -> np.ndarray:
+    canvas = Image.fromarray(_u8_6(image))
+    draw = ImageDraw.Draw(canvas)
+    for xy, text in lines:
+        draw.text(xy, text, fill=fill if canvas.mode == "L" else (fill,) * 3,
+                  font=_typeface6(size, "DejaVuSansMono.ttf"))
+    return _as_float6(canvas)
+
+
+def _ct_head6(rng: np.random.Generator, n: int = 512) -> np.ndarray:
+    from scipy import ndimage
+
+    X, Y = _grid6((n, n))
+    a, b = rng.uniform(0.62, 0.7), rng.uniform(0.78, 0.86)
+    r = np.sqrt((X / a) ** 2 + (Y / b) ** 2)
+    image = np.zeros((n, n), np.float32)
+    image[r < 1.08] = 0.35  # scalp
+    image[r < 1.0] = 1.0  # bone
+    brain = r < 0.92
+    cortex = _blobs6(rng, (n, n), 6)
+    image[brain] = 0.5 + 0.08 * (cortex[brain] > 0.5)
+    sulci = (np.abs(np.sin(cortex * 40)) < 0.12) & (r > 0.7) & brain
+    image[sulci] = 0.3
+    for side in (-1, 1):
+        vent = ((X - side * 0.1) / 0.07) ** 2 + ((Y + 0.05) / 0.28) ** 2 < 1
+        image[vent] = 0.2
+    image[(np.abs(X) < 0.006) & (Y < -0.1) & brain] = 0.75
+    image = ndimage.gaussian_filter(image, 1.0) + rng.normal(0, 0.02, (n, n))
+    return _overlay6(np.clip(image, 0, 1), [((8, 8), "W:80 L:40"), ((8, n - 22), f"Im: {rng.integers(10, 40)}")])
+
+
+def _ct_abdomen6(rng: np.random.Generator, n: int = 512) -> np.ndarray:
+    from scipy import ndimage
+
+    X, Y = _grid6((n, n))
+    image = np.zeros((n, n), np.float32)
+    body = (X / 0.9) ** 2 + (Y / 0.65) ** 2 < 1
+    image[body] = 0.32  # fat
+    image[(X / 0.83) ** 2 + (Y / 0.57) ** 2 < 1] = 0.55  # muscle wall
+    image[(X / 0.78) ** 2 + (Y / 0.52) ** 2 < 1] = 0.38  # abdominal fat
+    image[((X + 0.4) / 0.35) ** 2 + ((Y + 0.05) / 0.38) ** 2 < 1] = 0.62  # liver
+    image[((X - 0.55) / 0.13) ** 2 + ((Y - 0.1) / 0.2) ** 2 < 1] = 0.6  # spleen
+    for side in (-1, 1):
+        kidney = ((X - side * 0.32) / 0.1) ** 2 + ((Y - 0.28) / 0.15) ** 2
+        image[kidney < 1] = 0.8
+        image[kidney < 0.3] = 0.5
+    image[((X + 0.04) ** 2 + (Y - 0.18) ** 2) < 0.05 ** 2] = 0.9  # aorta with contrast
+    vert = X ** 2 / 0.12 ** 2 + (Y - 0.38) ** 2 / 0.1 ** 2
+    image[vert < 1] = 0.95
+    image[vert < 0.7] = 0.7
+    image[(np.abs(X) < 0.03) & (Y > 0.45) & (Y < 0.6)] = 0.95
+    for _ in range(int(rng.integers(8, 14))):  # bowel loops with gas or contrast
+        cx, cy, rr = rng.uniform(-0.3, 0.4), rng.uniform(-0.35, 0.15), rng.uniform(0.04, 0.09)
+        loop = (X - cx) ** 2 + (Y - cy) ** 2 < rr ** 2
+        image[loop] = [0.0, 0.85, 0.45][int(rng.integers(3))]
+    image[(Y > 0.72) & (Y < 0.75) & (np.abs(X) < 1.0)] = 0.5  # table
+    image = ndimage.gaussian_filter(image, 1.2) + rng.normal(0, 0.025, (n, n))
+    return _overlay6(np.clip(image, 0, 1), [((8, 8), "W:400 L:50"), ((n - 120, 8), "Ax 5.0mm")])
+
+
+def _mr_sagittal6(rng: np.random.Generator, n: int = 512, t2: bool = False) -> np.ndarray:
+    from scipy import ndimage
+
+    X, Y = _grid6((n, n))
+    head = (X / 0.72) ** 2 + ((Y + 0.05) / 0.85) ** 2
+    image = np.zeros((n, n), np.float32)
+    image[head < 1.0] = 0.85  # scalp fat
+    image[head < 0.9] = 0.15  # skull
+    brain = head < 0.8
+    folds = _blobs6(rng, (n, n), 5)
+    image[brain] = 0.55 + 0.12 * np.sin(folds[brain] * 30)
+    csf = brain & (np.abs(np.sin(folds * 30)) < 0.15) & (head > 0.55)
+    image[csf] = 0.15
+    cc = ((X / 0.35) ** 2 + ((Y + 0.0) / 0.16) ** 2 - 1) ** 2 < 0.02
+    image[cc & (Y < 0)] = 0.85
+    cereb = ((X - 0.35) / 0.22) ** 2 + ((Y - 0.45) / 0.16) ** 2 < 1
+    image[cereb] = 0.45 + 0.2 * (np.sin(Y[cereb] * 90) > 0)
+    stem = (np.abs(X - 0.1 - 0.2 * (Y - 0.2)) < 0.06) & (Y > 0.15) & (Y < 0.95)
+    image[stem] = 0.6
+    face = ((X + 0.55) / 0.25) ** 2 + ((Y - 0.45) / 0.45) ** 2 < 1
+    image[face & (head >= 0.9)] = 0.5
+    if t2:
+        image = np.where(csf, 0.95, image * 0.8)
+    image = ndimage.gaussian_filter(image, 1.0)
+    image = np.abs(image + rng.normal(0, 0.03, (n, n)) + 1j * rng.normal(0, 0.03, (n, n)))
+    return _overlay6(np.clip(image, 0, 1), [((8, 8), "SAG T2 TSE" if t2 else "SAG T1 SE"), ((8, n - 22), "TR 500")])
+
+
+def _pet_mip6(rng: np.random.Generator, h: int = 700, w: int = 300) -> np.ndarray:
+    from scipy import ndimage
+
+    Y, X = np.mgrid[0:h, 0:w].astype(np.float32)
+    body = np.zeros((h, w), np.float32)
+    body[((X - w / 2) / 45) ** 2 + ((Y - 60) / 55) ** 2 < 1] = 1.0
+    body[(np.abs(X - w / 2) < 25) & (Y > 100) & (Y < 140)] = 0.5
+    body[((X - w / 2) / 95) ** 2 + ((Y - 300) / 170) ** 2 < 1] = 0.35
+    for side in (-1, 1):
+        body[(np.abs(X - w / 2 - side * 45) < 28) & (Y > 430) & (Y < 690)] = 0.3
+        body[(np.abs(X - w / 2 - side * 115 + 0.05 * side * (Y - 150)) < 15) & (Y > 150) & (Y < 420)] = 0.25
+    body[((X - w / 2) / 30) ** 2 + ((Y - 440) / 25) ** 2 < 1] = 3.0  # bladder
+    for side in (-1, 1):
+        body[((X - w / 2 - side * 40) / 15) ** 2 + ((Y - 330) / 25) ** 2 < 1] = 1.5
+    for _ in range(int(rng.integers(2, 7))):
+        cx, cy = rng.uniform(w / 2 - 70, w / 2 + 70), rng.uniform(180, 400)
+        body[(X - cx) ** 2 + (Y - cy) ** 2 < rng.uniform(5, 12) ** 2] = rng.uniform(1.5, 3.0)
+    image = ndimage.gaussian_filter(body, 3.0) + np.abs(rng.normal(0, 0.03, (h, w)))
+    return 1.0 - np.clip(image / 1.2, 0, 1)  # black = avid, on white
+
+
+def _sector6(rng: np.random.Generator, n: int = 480, obstetric: bool = True) -> np.ndarray:
+    from scipy import ndimage
+
+    Y, X = np.mgrid[0:n, 0:n].astype(np.float32)
+    r = np.hypot(X - n / 2, Y + n * 0.05) / n
+    theta = np.degrees(np.arctan2(X - n / 2, Y + n * 0.05))
+    fan = (r > 0.12) & (r < 1.0) & (np.abs(theta) < 38)
+    echo = np.full((n, n), 0.35, np.float32)
+    if obstetric:
+        fluid = ((X - n / 2) / (n * 0.32)) ** 2 + ((Y - n * 0.55) / (n * 0.25)) ** 2 < 1
+        echo[fluid] = 0.03
+        skull = ((X - n * 0.5) / (n * 0.15)) ** 2 + ((Y - n * 0.55) / (n * 0.12)) ** 2
+        echo[np.abs(skull - 1) < 0.12] = 1.0
+        echo[(skull < 0.9)] = 0.15
+        echo[(Y > n * 0.2) & (Y < n * 0.28) & fan] = 0.6  # placenta
+    else:
+        for k in range(4):
+            echo[(Y > n * (0.2 + 0.12 * k)) & (Y < n * (0.23 + 0.12 * k))] = 0.7
+        echo[((X - n * 0.45) / (n * 0.08)) ** 2 + ((Y - n * 0.6) / (n * 0.06)) ** 2 < 1] = 0.02
+    speckle = np.abs(ndimage.gaussian_filter(rng.standard_normal((n, n)), (1.0, 2.5))
+                     + 1j * ndimage.gaussian_filter(rng.standard_normal((n, n)), (1.0, 2.5)))
+    image = np.where(fan, echo * speckle / speckle.mean() * 0.6, 0.0)
+    image = np.clip(image * np.exp(-1.2 * r), 0, 1)
+    return _overlay6(image, [((10, 8), "C5-1  OB 2D" if obstetric else "L12-3 THY"), ((10, 28), "Gn 52 DR 60"),
+                             ((n - 80, 8), "14 cm")], 13)
+
+
+def _doppler6(rng: np.random.Generator, h: int = 320, w: int = 640) -> np.ndarray:
+    t = np.arange(w)
+    period = rng.uniform(90, 140)
+    phase = (t % period) / period
+    velocity = 0.15 + 0.6 * np.exp(-((phase - 0.12) / 0.05) ** 2) + 0.1 * np.exp(-((phase - 0.35) / 0.06) ** 2)
+    Y = np.arange(h)[:, None]
+    base = h * 0.75
+    envelope = base - velocity[None, :] * h * 0.65
+    spectrum = (Y < base) & (Y > envelope)
+    image = spectrum * rng.uniform(0.3, 1.0, (h, w)) * np.clip(1 - (Y - envelope) / (base - envelope + 1), 0, 1) ** 0.3
+    image = np.nan_to_num(image.astype(np.float32))
+    image[int(base)] = 0.7
+    return _overlay6(image, [((8, 8), "PW  ICA  PRF 5.2k"), ((w - 90, int(base) - 60), "-60 cm/s")], 12)
+
+
+def _mammogram6(rng: np.random.Generator, mlo: bool, h: int = 760, w: int = 560) -> np.ndarray:
+    from scipy import ndimage
+
+    Y, X = np.mgrid[0:h, 0:w].astype(np.float32)
+    breast = (X / (w * 0.8)) ** 2 + ((Y - h * 0.5) / (h * 0.45)) ** 2 < 1
+    tissue = _blobs6(rng, (h, w), 8) * 0.6 + _blobs6(rng, (h, w), 2) * 0.4
+    dense = (X / (w * 0.8)) ** 2 + ((Y - h * 0.5) / (h * 0.45)) ** 2
+    image = np.where(breast, 0.35 + 0.45 * tissue * np.clip(1.2 - dense, 0, 1), 0.02)
+    image = np.where(breast & (dense > 0.93), 0.3, image)
+    if mlo:
+        image = np.where(X < (w * 0.35) * (1 - Y / (h * 0.55)), 0.75, image)
+    for _ in range(int(rng.integers(3, 10))):
+        cx, cy = rng.uniform(0.1, 0.5) * w, rng.uniform(0.3, 0.7) * h
+        image[(X - cx) ** 2 + (Y - cy) ** 2 < 4] = 1.0
+    image = ndimage.gaussian_filter(image, 1.0) + rng.normal(0, 0.01, (h, w))
+    image = np.clip(image, 0, 1)
+    if rng.integers(2):
+        image = image[:, ::-1]
+    return _overlay6(image, [((w - 80, 20), "R MLO" if mlo else "L CC")], 22)
+
+
+def _vessel_tree6(draw: ImageDraw.ImageDraw, rng: np.random.Generator, x: float, y: float, angle: float,
+                  width: float, depth: int, fill) -> None:
+    if depth == 0 or width < 1:
+        return
+    length = rng.uniform(30, 70) * width / 6 + 20
+    nx, ny = x + length * np.cos(angle), y + length * np.sin(angle)
+    draw.line((x, y, nx, ny), fill=fill, width=max(1, int(width)))
+    for turn in (-1, 1):
+        _vessel_tree6(draw, rng, nx, ny, angle + turn * rng.uniform(0.2, 0.7), width * rng.uniform(0.6, 0.85),
+                      depth - 1, fill)
+
+
+def _angiogram6(rng: np.random.Generator, coronary: bool, n: int = 512) -> np.ndarray:
+    from scipy import ndimage
+
+    canvas = Image.new("L", (n, n), 150)
+    draw = ImageDraw.Draw(canvas)
+    if coronary:
+        draw.line((n * 0.1, n, n * 0.45, n * 0.35), fill=60, width=5)  # catheter
+        _vessel_tree6(draw, rng, n * 0.45, n * 0.35, rng.uniform(0.3, 1.2), 9, 7, 55)
+        _vessel_tree6(draw, rng, n * 0.45, n * 0.35, rng.uniform(1.8, 2.6), 8, 6, 55)
+    else:
+        _vessel_tree6(draw, rng, n * 0.5, n * 0.95, -np.pi / 2, 10, 8, 40)
+        _vessel_tree6(draw, rng, n * 0.45, n * 0.95, -np.pi / 2 - 0.5, 8, 7, 40)
+    image = ndimage.gaussian_filter(_as_float6(canvas), 1.2) + rng.normal(0, 0.03, (n, n))
+    if coronary:
+        X, Y = _grid6((n, n))
+        image[X ** 2 + Y ** 2 > 1] = 0.0
+    return np.clip(image, 0, 1)
+
+
+def _oct6(rng: np.random.Generator, colour: bool, h: int = 400, w: int = 760) -> np.ndarray:
+    x = np.linspace(-1, 1, w)
+    surface = h * 0.3 + 25 * np.exp(-(x / 0.12) ** 2) + 15 * x ** 2 + 4 * np.sin(x * rng.uniform(3, 8))
+    Y = np.arange(h)[:, None]
+    depth = Y - surface[None, :]
+    layers = [(0, 8, 0.9), (8, 30, 0.45), (30, 40, 0.15), (40, 55, 0.55), (55, 65, 0.2), (65, 80, 0.5),
+              (80, 95, 0.25), (95, 105, 1.0), (105, 160, 0.4)]
+    image = np.zeros((h, w), np.float32)
+    for top, bottom, level in layers:
+        image[(depth >= top) & (depth < bottom)] = level
+    speckle = rng.exponential(1.0, (h, w)).astype(np.float32)
+    image = np.clip(np.log1p(image * speckle * 4) / np.log(5), 0, 1)
+    if colour:
+        import matplotlib
+
+        image = matplotlib.colormaps["jet"](image)[..., :3]
+    return image
+
+
+def _bullseye6(rng: np.random.Generator, n: int = 480) -> np.ndarray:
+    import matplotlib
+
+    X, Y = _grid6((n, n))
+    r, theta = np.hypot(X, Y), np.arctan2(Y, X)
+    uptake = 0.8 - 0.35 * np.exp(-((theta - rng.uniform(-3, 3)) ** 2) / 0.3) * (r > 0.4) + 0.05 * np.sin(6 * theta)
+    image = matplotlib.colormaps["hot"](np.clip(uptake, 0, 1))[..., :3]
+    image[r > 0.9] = 0.0
+    for ring in (0.3, 0.6, 0.9):
+        image[np.abs(r - ring) < 0.005] = 1.0
+    return image
+
+
+def _histology6(rng: np.random.Generator, n: int = 512) -> np.ndarray:
+    from scipy import ndimage
+
+    stroma = _blobs6(rng, (n, n), 4)
+    image = np.stack([0.95 - 0.15 * stroma, 0.75 - 0.3 * stroma, 0.85 - 0.15 * stroma], -1)
+    nuclei = np.zeros((n, n), np.float32)
+    ys, xs = rng.integers(0, n, 400), rng.integers(0, n, 400)
+    nuclei[ys, xs] = 1.0
+    nuclei = ndimage.gaussian_filter(nuclei, 3.0) > 0.01
+    image[nuclei] = [0.35, 0.2, 0.55]
+    return np.clip(image + rng.normal(0, 0.02, image.shape), 0, 1)
+
+
+def modalities6(rng: np.random.Generator) -> dict[str, bytes]:
+    """Other imaging modalities drawn by hand: CT, MR, PET, ultrasound, Doppler, mammography, angiography, OCT,
+    a nuclear-cardiology polar map and a histology field."""
+    images = {"ct_head_1": _ct_head6(rng), "ct_head_2": _ct_head6(rng, 400), "ct_abdomen_1": _ct_abdomen6(rng),
+              "ct_abdomen_2": _ct_abdomen6(rng, 448), "mr_brain_t1": _mr_sagittal6(rng),
+              "mr_brain_t2": _mr_sagittal6(rng, 480, True), "pet_mip_1": _pet_mip6(rng),
+              "pet_mip_2": _pet_mip6(rng, 640, 280), "ultrasound_obstetric": _sector6(rng),
+              "ultrasound_thyroid": _sector6(rng, 420, False), "doppler": _doppler6(rng),
+              "mammogram_cc": _mammogram6(rng, False), "mammogram_mlo": _mammogram6(rng, True),
+              "angiogram_cerebral": _angiogram6(rng, False), "angiogram_coronary": _angiogram6(rng, True),
+              "oct_grey": _oct6(rng, False), "oct_colour": _oct6(rng, True), "polar_map": _bullseye6(rng),
+              "histology": _histology6(rng)}
+    return {f"set6_other_modality/{k}": encode(v, "JPEG" if i % 3 == 1 else "PNG")
+            for i, (k, v) in enumerate(images.items())}
+
+
+def _ecg_trace6(rng: np.random.Generator, n: int, rate: float, lead: int) -> np.ndarray:
+    """An ECG-like trace in millivolts, ``n`` samples at 250 per second: P, QRS and T waves as Gaussians."""
+    t = np.arange(n) / 250.0
+    beat = 60.0 / rate
+    phase = (t % beat) / beat
+    gain = [1.0, 1.2, 0.4, -0.8, 0.6, 0.9, -0.5, 0.3, 0.8, 1.1, 1.0, 0.7][lead % 12]
+    wave = (0.12 * np.exp(-((phase - 0.15) / 0.025) ** 2) - 0.1 * np.exp(-((phase - 0.27) / 0.008) ** 2)
+            + gain * np.exp(-((phase - 0.3) / 0.012) ** 2) - 0.25 * np.exp(-((phase - 0.33) / 0.01) ** 2)
+            + 0.25 * np.exp(-((phase - 0.55) / 0.05) ** 2))
+    return wave + rng.normal(0, 0.015, n) + 0.05 * np.sin(2 * np.pi * 0.3 * t + lead)
+
+
+def _ecg6(rng: np.random.Generator, rhythm_only: bool) -> np.ndarray:
+    width, height = (1400, 360) if rhythm_only else (1400, 1000)
+    canvas = Image.new("RGB", (width, height), (255, 245, 245))
+    draw = ImageDraw.Draw(canvas)
+    for x in range(0, width, 8):
+        draw.line((x, 0, x, height), fill=(245, 190, 190) if x % 40 else (230, 130, 130), width=1)
+    for y in range(0, height, 8):
+        draw.line((0, y, width, y), fill=(245, 190, 190) if y % 40 else (230, 130, 130), width=1)
+    rate = rng.uniform(55, 110)
+    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    rows = [(0, 180, [1])] if rhythm_only else [(r, 130 + 200 * r, [c * 3 + r for c in range(4)]) for r in range(3)]
+    if not rhythm_only:
+        rows.append((3, 850, [1]))
+    font = _typeface6(16)
+    for r, y0, leads in rows:
+        span = (width - 40) // len(leads)
+        for c, lead in enumerate(leads):
+            trace = _ecg_trace6(rng, span, rate, lead)
+            xs = 20 + c * span + np.arange(span)
+            draw.line(list(zip(xs.tolist(), (y0 - 80 * trace).tolist())), fill=(20, 20, 20), width=2)
+            draw.text((24 + c * span, y0 - 70), names[lead], fill=(0, 0, 0), font=font)
+    draw.text((20, 10), f"HR {rate:.0f} bpm   25 mm/s   10 mm/mV   PR 160 ms   QRS 92 ms", fill=(0, 0, 0),
+              font=font)
+    return _as_float6(canvas)
+
+
+def _lab_report6(rng: np.random.Generator) -> np.ndarray:
+    width, height = 850, 1100
+    canvas = Image.new("L", (width, height), 252)
+    draw = ImageDraw.Draw(canvas)
+    draw.text((50, 40), "CLINICAL LABORATORY REPORT", fill=0, font=_typeface6(28, "DejaVuSans-Bold.ttf"))
+    draw.text((50, 90), f"Specimen: serum   Collected: 2026-0{rng.integers(1, 9)}-1{rng.integers(0, 9)} "
+              f"07:{rng.integers(10, 59)}",
+              fill=30, font=_typeface6(15))
+    tests = [("Haemoglobin", "g/dL", 12, 17), ("White cells", "10^9/L", 4, 11), ("Platelets", "10^9/L", 150, 400),
+             ("Sodium", "mmol/L", 135, 145), ("Potassium", "mmol/L", 3.5, 5.1), ("Creatinine", "umol/L", 60, 110),
+             ("Urea", "mmol/L", 2.5, 7.8), ("ALT", "U/L", 7, 56), ("Bilirubin", "umol/L", 3, 21),
+             ("CRP", "mg/L", 0, 5), ("Glucose", "mmol/L", 3.9, 5.6), ("TSH", "mU/L", 0.4, 4.0)]
+    font = _typeface6(17, "DejaVuSansMono.ttf")
+    draw.line((50, 140, width - 50, 140), fill=0, width=2)
+    draw.text((50, 150), f"{'Test':<16}{'Result':>9}  {'Units':<9}{'Range':>14}", fill=0, font=font)
+    for i, (name, unit, low, high) in enumerate(tests[:int(rng.integers(8, 13))]):
+        value = rng.uniform(low * 0.7, high * 1.3)
+        flag = "H" if value > high else "L" if value < low else " "
+        draw.text((50, 190 + 36 * i), f"{name:<16}{value:>9.1f}{flag} {unit:<9}{low:>6}-{high:<6}", fill=0, font=font)
+    _text_lines6(draw, (50, 700, width - 50, height - 60), rng, 14, colour=60)
+    return _as_float6(canvas)
+
+
+def _viewer6(rng: np.random.Generator, panels: list[np.ndarray]) -> np.ndarray:
+    """A dark DICOM-viewer screenshot showing non-chest images in a grid, with a study list and toolbar."""
+    width, height = 1440, 900
+    canvas = Image.new("RGB", (width, height), (28, 30, 34))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, width, 44), fill=(45, 48, 56))
+    font = _typeface6(14)
+    for k, label in enumerate(["File", "Study", "Series", "W/L", "Zoom", "Pan", "Measure", "MPR", "Export"]):
+        draw.text((16 + 86 * k, 14), label, fill=(210, 210, 215), font=font)
+    draw.rectangle((0, 44, 220, height), fill=(36, 38, 44))
+    for k in range(8):
+        draw.rectangle((14, 60 + 100 * k, 206, 150 + 100 * k), outline=(80, 84, 95))
+        draw.text((22, 66 + 100 * k), f"Series {k + 1}  {rng.integers(20, 300)} im", fill=(170, 170, 180), font=font)
+    cols = 2 if len(panels) > 1 else 1
+    rows = (len(panels) + cols - 1) // cols
+    pw, ph = (width - 240) // cols, (height - 60) // rows
+    for i, panel in enumerate(panels):
+        r, c = divmod(i, cols)
+        scale = min(pw / panel.shape[1], ph / panel.shape[0]) * 0.95
+        small = _resize6(panel, (int(panel.shape[1] * scale), int(panel.shape[0] * scale)))
+        x, y = 230 + c * pw + (pw - small.shape[1]) // 2, 52 + r * ph + (ph - small.shape[0]) // 2
+        canvas.paste(Image.fromarray(_u8_6(small)).convert("RGB"), (x, y))
+        draw.rectangle((230 + c * pw, 52 + r * ph, 230 + (c + 1) * pw - 4, 52 + (r + 1) * ph - 4),
+                       outline=(200, 160, 40) if i == 0 else (70, 70, 80))
+        draw.text((236 + c * pw, 56 + r * ph), f"Se {i + 2}  Im {rng.integers(1, 90)}", fill=(230, 230, 120),
+                  font=font)
+    return _as_float6(canvas)
+
+
+def _line_drawing6(rng: np.random.Generator, subject: str) -> np.ndarray:
+    """Anatomical line drawings in black ink on paper: a heart, a hand skeleton outline, a brain, a kidney."""
+    n = 800
+    canvas = Image.new("L", (n, n), 250)
+    draw = ImageDraw.Draw(canvas)
+    t = np.linspace(0, 2 * np.pi, 400)
+    if subject == "heart":
+        x = 16 * np.sin(t) ** 3
+        y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+        draw.line(list(zip((400 + 18 * x).tolist(), (380 + 18 * y).tolist())), fill=0, width=4)
+        draw.line((330, 130, 320, 40), fill=0, width=12)
+        draw.line((420, 140, 470, 50, 560, 60), fill=0, width=12)
+        labels = ["Aorta", "Left ventricle", "Right atrium", "Apex"]
+    elif subject == "hand":
+        bones, _ = _hand6(rng)
+        for p in bones:
+            if p[0] == "c":
+                x0, y0, x1, y1, r = (v * n for v in p[1:6])
+                draw.rounded_rectangle((min(x0, x1) - r, min(y0, y1) - r, max(x0, x1) + r, max(y0, y1) + r),
+                                       radius=int(r), outline=0, width=3)
+            else:
+                draw.ellipse(((p[1] - p[3]) * n, (p[2] - p[4]) * n, (p[1] + p[3]) * n, (p[2] + p[4]) * n), outline=0,
+                             width=3)
+        labels = ["Phalanges", "Metacarpals", "Carpals", "Radius", "Ulna"]
+    elif subject == "brain":
+        r = 260 + 25 * np.sin(3 * t) + 10 * np.sin(7 * t)
+        draw.line(list(zip((400 + 1.2 * r * np.cos(t)).tolist(), (380 + 0.8 * r * np.sin(t)).tolist())), fill=0,
+                  width=4)
+        for _ in range(25):
+            x, y = rng.uniform(200, 600), rng.uniform(220, 540)
+            draw.arc((x - 40, y - 25, x + 40, y + 25), rng.uniform(0, 180), rng.uniform(180, 360), fill=0, width=2)
+        labels = ["Frontal lobe", "Parietal lobe", "Temporal lobe", "Occipital lobe", "Cerebellum"]
+    else:
+        draw.ellipse((250, 150, 550, 650), outline=0, width=5)
+        draw.ellipse((470, 330, 620, 470), fill=250, outline=250)
+        draw.line((540, 400, 700, 420, 760, 700), fill=0, width=6)
+        for k in range(7):
+            draw.polygon([(330 + 20 * k, 250 + 45 * k), (420, 380 + 10 * k), (330 + 20 * k, 290 + 45 * k)], outline=0)
+        labels = ["Cortex", "Medulla", "Renal pelvis", "Ureter"]
+    font = _typeface6(22, "DejaVuSerif-Italic.ttf")
+    for k, label in enumerate(labels):
+        y = 120 + 130 * k
+        draw.line((n - 230, y + 10, n - 320 - 40 * (k % 2), y + 40), fill=0, width=1)
+        draw.text((n - 220, y), label, fill=0, font=font)
+    return _as_float6(canvas)
+
+
+def _monitor6(rng: np.random.Generator) -> np.ndarray:
+    width, height = 1024, 600
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    colours = [(0, 230, 0), (0, 200, 255), (255, 230, 0), (255, 255, 255)]
+    for k, colour in enumerate(colours):
+        y0 = 90 + 130 * k
+        if k == 0:
+            trace = _ecg_trace6(rng, 700, rng.uniform(60, 100), 1) * 50
+        else:
+            phase = np.arange(700) / rng.uniform(40, 120)
+            trace = 30 * np.abs(np.sin(phase * np.pi)) ** (k + 1)
+        draw.line(list(zip((20 + np.arange(700)).tolist(), (y0 - trace).tolist())), fill=colour, width=2)
+        draw.text((760, y0 - 60), ["HR", "SpO2", "RESP", "NIBP"][k], fill=colour, font=_typeface6(22))
+        draw.text((850, y0 - 70), ["72", "97", "16", "124/78"][k], fill=colour,
+                  font=_typeface6(44, "DejaVuSans-Bold.ttf"))
+    return _as_float6(canvas)
+
+
+def _spirometry6(rng: np.random.Generator) -> np.ndarray:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    volume = np.linspace(0, rng.uniform(3, 5), 200)
+    peak = rng.uniform(6, 10)
+    flow = peak * (volume / 0.4) * np.exp(1 - volume / 0.4) ** 0.6 * np.clip(1 - volume / volume[-1], 0, 1) ** 0.8
+    ax.plot(volume, flow, "b-", volume, -2.5 * np.sin(np.pi * volume / volume[-1]), "b-")
+    ax.set_xlabel("Volume (L)")
+    ax.set_ylabel("Flow (L/s)")
+    ax.set_title("Flow-volume loop")
+    ax.grid(True)
+    image = _canvas6(fig)
+    plt.close(fig)
+    return image
+
+
+def _canvas6(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.float32) / 255.0
+
+
+def medical_adjacent6(rng: np.random.Generator) -> dict[str, bytes]:
+    """Medical pictures that are not radiographs: ECGs, a bedside monitor, lab reports, a spirometry plot, viewer
+    screenshots of CT and MR (no chest film), and anatomical line drawings."""
+    images = {"ecg_12_lead_1": _ecg6(rng, False), "ecg_12_lead_2": _ecg6(rng, False), "ecg_rhythm": _ecg6(rng, True),
+              "lab_report_1": _lab_report6(rng), "lab_report_2": _lab_report6(rng), "monitor": _monitor6(rng),
+              "spirometry": _spirometry6(rng),
+              "viewer_ct": _viewer6(rng, [_ct_head6(rng, 256), _ct_abdomen6(rng, 256), _ct_head6(rng, 256),
+                                          _ct_abdomen6(rng, 256)]),
+              "viewer_mr": _viewer6(rng, [_mr_sagittal6(rng, 384, True)]),
+              "drawing_heart": _line_drawing6(rng, "heart"), "drawing_hand": _line_drawing6(rng, "hand"),
+              "drawing_brain": _line_drawing6(rng, "brain"), "drawing_kidney": _line_drawing6(rng, "kidney")}
+    return {f"set6_medical_adjacent/{k}": encode(v, "JPEG" if i % 4 == 2 else "PNG")
+            for i, (k, v) in enumerate(images.items())}
+
+
+def _ridge6(rng: np.random.Generator, n: int, roughness: float) -> np.ndarray:
+    """A 1-D fractal profile (midpoint displacement), ``n`` + 1 samples in about [-1, 1]."""
+    size = 1 << int(np.ceil(np.log2(n)))
+    line = np.zeros(size + 1)
+    step, scale = size, 1.0
+    while step > 1:
+        half = step // 2
+        line[half::step] = (line[:-1:step][: len(line[half::step])] + line[step::step]) / 2 + rng.normal(
+            0, scale, len(line[half::step]))
+        step, scale = half, scale * roughness
+    return line[: n + 1]
+
+
+def _landscape6(rng: np.random.Generator, w: int = 960, h: int = 640) -> np.ndarray:
+    Y = np.linspace(0, 1, h)[:, None, None]
+    top, bottom = rng.uniform(0.2, 0.6, 3), rng.uniform(0.6, 1.0, 3)
+    image = np.broadcast_to(top * (1 - Y) + bottom * Y, (h, w, 3)).copy()
+    sx, sy, sr = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.35) * h, rng.uniform(20, 45)
+    yy, xx = np.mgrid[0:h, 0:w]
+    image[(xx - sx) ** 2 + (yy - sy) ** 2 < sr ** 2] = [1.0, 0.93, 0.7]
+    horizon = int(h * rng.uniform(0.55, 0.7))
+    for layer in range(3):
+        profile = h * (0.3 + 0.12 * layer) + 90 * _ridge6(rng, w, 0.55)[:w] / (1 + layer)
+        colour = np.array([0.25, 0.3, 0.35]) * (1 - 0.25 * layer) + rng.uniform(0, 0.1, 3)
+        mask = (yy > profile[None, :]) & (yy < horizon)
+        image[mask] = colour
+    water = image[horizon - 1::-1][: h - horizon] * 0.7 + np.array([0.0, 0.05, 0.12])
+    rows = slice(horizon, horizon + water.shape[0])
+    image[rows] = water * (1 + 0.05 * np.sin(yy[rows] * 0.8))[..., None]
+    return np.clip(image, 0, 1)
+
+
+def _still_life6(rng: np.random.Generator, w: int = 800, h: int = 600) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    wall, table = rng.uniform(0.5, 0.9, 3), rng.uniform(0.2, 0.6, 3)
+    image = np.where((yy > h * 0.55)[..., None], table, wall) * (0.8 + 0.2 * (xx / w))[..., None]
+    light = np.array([-0.5, -0.6, 0.62])
+    light /= np.linalg.norm(light)
+    for _ in range(int(rng.integers(3, 6))):
+        r = rng.uniform(40, 110)
+        cx, cy = rng.uniform(r, w - r), h * 0.55 + rng.uniform(0, 0.3) * h - r * 0.6
+        shadow = ((xx - cx - r * 0.5) / (r * 1.1)) ** 2 + ((yy - cy - r * 0.9) / (r * 0.3)) ** 2 < 1
+        image[shadow] *= 0.6
+        dx, dy = (xx - cx) / r, (yy - cy) / r
+        inside = dx ** 2 + dy ** 2 < 1
+        dz = np.sqrt(np.maximum(1 - dx ** 2 - dy ** 2, 0))
+        shade = np.clip(dx * light[0] + dy * light[1] + dz * light[2], 0, 1)
+        spec = np.clip(shade, 0, 1) ** 40
+        colour = rng.uniform(0.1, 1.0, 3)
+        image[inside] = (colour * (0.15 + 0.85 * shade[inside, None]) + spec[inside, None])
+    return np.clip(image, 0, 1)
+
+
+def _skyline6(rng: np.random.Generator, w: int = 1000, h: int = 600) -> np.ndarray:
+    canvas = Image.new("RGB", (w, h), (10, 12, 40))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(150):
+        x, y = rng.integers(0, w), rng.integers(0, h // 2)
+        draw.point((int(x), int(y)), fill=(230, 230, 255))
+    x = 0
+    while x < w:
+        bw, bh = int(rng.integers(40, 110)), int(rng.integers(100, 420))
+        shade = int(rng.integers(20, 50))
+        draw.rectangle((x, h - bh, x + bw, h), fill=(shade, shade, shade + 10))
+        for wy in range(h - bh + 10, h - 10, 18):
+            for wx in range(x + 6, x + bw - 8, 14):
+                if rng.random() < 0.45:
+                    draw.rectangle((wx, wy, wx + 6, wy + 9), fill=(250, 220, 120))
+        x += bw + int(rng.integers(0, 10))
+    return _as_float6(canvas)
+
+
+def _document6(rng: np.random.Generator, style: str) -> np.ndarray:
+    w, h = 850, 1100
+    canvas = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    if style == "email":
+        draw.rectangle((0, 0, w, 70), fill=(240, 242, 246))
+        for k, field in enumerate(["From: Alex Moreno", "To: planning team", "Subject: revised timetable"]):
+            draw.text((40, 90 + 30 * k), field, fill=(20, 20, 20), font=_typeface6(18))
+        _text_lines6(draw, (40, 200, w - 40, h - 80), rng, 17, face="DejaVuSans.ttf")
+    elif style == "newspaper":
+        draw.text((40, 30), "THE MORNING COURIER", fill=0, font=_typeface6(54, "DejaVuSerif-Bold.ttf"))
+        draw.line((40, 100, w - 40, 100), fill=0, width=3)
+        draw.text((40, 115), "Harbour bridge reopens after repairs", fill=0,
+                  font=_typeface6(34, "DejaVuSerif-Bold.ttf"))
+        for c in range(3):
+            _text_lines6(draw, (40 + c * 260, 180, 280 + c * 260, h - 40), rng, 13, colour=(0, 0, 0))
+    else:  # a tax-like form with boxes
+        draw.text((40, 30), "Form 27-B  Annual declaration", fill=0, font=_typeface6(28, "DejaVuSans-Bold.ttf"))
+        for k in range(14):
+            y = 100 + 62 * k
+            draw.text((40, y + 8), f"{k + 1}. " + " ".join(WORDS6[(k * 3 + j) % len(WORDS6)] for j in range(3)),
+                      fill=0, font=_typeface6(16))
+            draw.rectangle((500, y, 800, y + 40), outline=0, width=2)
+            if rng.random() < 0.6:
+                draw.text((510, y + 8), f"{rng.uniform(0, 9999):,.2f}", fill=(20, 20, 120), font=_typeface6(18))
+    return _as_float6(canvas)
+
+
+def _ui6(rng: np.random.Generator, screen: str) -> np.ndarray:
+    w, h = (420, 860) if screen in ("chat", "login") else (1280, 800)
+    accent = tuple(int(v) for v in rng.integers(30, 200, 3))
+    canvas = Image.new("RGB", (w, h), (246, 247, 249))
+    draw = ImageDraw.Draw(canvas)
+    font = _typeface6(16)
+    if screen == "chat":
+        draw.rectangle((0, 0, w, 70), fill=accent)
+        draw.text((20, 24), "Sam", fill=(255, 255, 255), font=_typeface6(22))
+        y = 90
+        while y < h - 120:
+            mine = rng.random() < 0.5
+            text = " ".join(WORDS6[int(i)] for i in rng.integers(0, len(WORDS6), int(rng.integers(2, 6))))
+            tw = draw.textlength(text, font=font) + 24
+            x0 = w - tw - 16 if mine else 16
+            draw.rounded_rectangle((x0, y, x0 + tw, y + 38), radius=16, fill=accent if mine else (225, 228, 233))
+            draw.text((x0 + 12, y + 9), text, fill=(255, 255, 255) if mine else (20, 20, 20), font=font)
+            y += 54
+        draw.rounded_rectangle((16, h - 70, w - 16, h - 24), radius=22, outline=(180, 180, 190), width=2)
+    elif screen == "login":
+        draw.ellipse((w // 2 - 50, 120, w // 2 + 50, 220), fill=accent)
+        for k, label in enumerate(["Email", "Password"]):
+            draw.text((40, 280 + 90 * k), label, fill=(80, 80, 80), font=font)
+            draw.rounded_rectangle((40, 305 + 90 * k, w - 40, 350 + 90 * k), radius=8, outline=(170, 170, 180), width=2)
+        draw.rounded_rectangle((40, 490, w - 40, 540), radius=8, fill=accent)
+        draw.text((w // 2 - 30, 503), "Sign in", fill=(255, 255, 255), font=_typeface6(18))
+    elif screen == "settings":
+        draw.rectangle((0, 0, 260, h), fill=(232, 234, 238))
+        for k, item in enumerate(["General", "Display", "Sound", "Network", "Privacy", "Updates", "About"]):
+            draw.text((30, 40 + 50 * k), item, fill=accent if k == 1 else (40, 40, 40), font=_typeface6(20))
+        for k in range(9):
+            y = 60 + 70 * k
+            draw.text((300, y), " ".join(WORDS6[(5 * k + j) % len(WORDS6)] for j in range(3)).capitalize(),
+                      fill=(30, 30, 30), font=_typeface6(19))
+            on = rng.random() < 0.5
+            draw.rounded_rectangle((1150, y - 2, 1210, y + 28), radius=15, fill=accent if on else (190, 190, 195))
+            draw.ellipse((1183 if on else 1153, y + 1, 1207 if on else 1177, y + 25), fill=(255, 255, 255))
+    else:  # file manager with icons
+        draw.rectangle((0, 0, w, 50), fill=(225, 227, 232))
+        draw.text((20, 15), "Home / Documents / 2026", fill=(30, 30, 30), font=font)
+        for k in range(40):
+            r, c = divmod(k, 8)
+            x, y = 60 + 150 * c, 90 + 140 * r
+            colour = [(240, 200, 80), (80, 140, 220), (220, 80, 80), (90, 180, 110)][int(rng.integers(4))]
+            draw.rectangle((x, y + 10, x + 80, y + 80), fill=colour)
+            draw.text((x - 5, y + 92), f"file_{k:02d}.{['pdf', 'txt', 'png', 'xls'][k % 4]}", fill=(30, 30, 30),
+                      font=_typeface6(13))
+    return _as_float6(canvas)
+
+
+def _chart6(rng: np.random.Generator, kind: str) -> np.ndarray:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=100)
+    if kind == "scatter":
+        x = rng.normal(0, 1, 200)
+        ax.scatter(x, 2 * x + rng.normal(0, 1, 200), c=rng.random(200), cmap="viridis")
+        ax.plot([-3, 3], [-6, 6], "r--")
+    elif kind == "histogram":
+        ax.hist([rng.normal(0, 1, 500), rng.normal(2, 0.7, 300)], bins=30, stacked=True)
+    elif kind == "heatmap":
+        im = ax.imshow(rng.random((12, 12)) + np.eye(12), cmap="magma")
+        fig.colorbar(im)
+    else:
+        ax.boxplot([rng.normal(m, s, 80) for m, s in zip(rng.uniform(0, 5, 6), rng.uniform(0.5, 2, 6))])
+    ax.set_title(f"Figure {rng.integers(1, 9)}: {kind}")
+    image = _canvas6(fig)
+    plt.close(fig)
+    return image
+
+
+def _handwriting6(rng: np.random.Generator) -> np.ndarray:
+    w, h = 900, 1100
+    paper = (252, 250, 240) if rng.random() < 0.5 else (255, 255, 255)
+    canvas = Image.new("RGB", (w, h), paper)
+    draw = ImageDraw.Draw(canvas)
+    for y in range(120, h, 44):
+        draw.line((0, y, w, y), fill=(170, 200, 230))
+    draw.line((90, 0, 90, h), fill=(230, 140, 140))
+    ink = [(20, 30, 110), (20, 20, 20)][int(rng.integers(2))]
+    slant = rng.uniform(0.1, 0.4)
+    for y in range(112, h - 60, 44):
+        x = 100.0
+        while x < w - 80:
+            letters = int(rng.integers(2, 8))
+            t = np.linspace(0, letters * 2 * np.pi, letters * 16)
+            heights = rng.uniform(8, 20, letters).repeat(16)
+            xs = x + t * 3.2 + slant * heights * np.sin(t)
+            ys = y - heights * (0.5 - 0.5 * np.cos(t)) * rng.uniform(0.8, 1.1)
+            draw.line(list(zip(xs.tolist(), ys.tolist())), fill=ink, width=2)
+            x = xs[-1] + rng.uniform(14, 30)
+    return _as_float6(canvas)
+
+
+def _comic6(rng: np.random.Generator) -> np.ndarray:
+    w, h = 900, 600
+    canvas = Image.new("RGB", (w, h), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for k in range(3):
+        x0 = 15 + k * 295
+        draw.rectangle((x0, 15, x0 + 280, h - 15), outline=0, width=4)
+        draw.rectangle((x0 + 4, h - 160, x0 + 276, h - 19), fill=tuple(int(v) for v in rng.integers(150, 250, 3)))
+        for f in range(int(rng.integers(1, 3))):
+            fx, fy = x0 + 80 + 120 * f, h - 260
+            draw.ellipse((fx - 30, fy - 30, fx + 30, fy + 30), outline=0, width=3, fill=(255, 235, 200))
+            draw.line((fx, fy + 30, fx, fy + 130), fill=0, width=3)
+            draw.line((fx - 40, fy + 70, fx, fy + 50, fx + 40, fy + 70 + rng.integers(-30, 30)), fill=0, width=3)
+            draw.line((fx - 30, fy + 190, fx, fy + 130, fx + 30, fy + 190), fill=0, width=3)
+            draw.ellipse((fx - 12, fy - 8, fx - 6, fy - 2), fill=0)
+            draw.ellipse((fx + 6, fy - 8, fx + 12, fy - 2), fill=0)
+        draw.ellipse((x0 + 20, 35, x0 + 260, 150), outline=0, width=3, fill=(255, 255, 255))
+        draw.polygon([(x0 + 110, 145), (x0 + 130, 145), (x0 + 95, 200)], fill=0)
+        draw.text((x0 + 50, 70), " ".join(WORDS6[int(i)] for i in rng.integers(0, len(WORDS6), 2)).upper(),
+                  fill=0, font=_typeface6(16, "DejaVuSans-Bold.ttf"))
+        draw.text((x0 + 50, 95), " ".join(WORDS6[int(i)] for i in rng.integers(0, len(WORDS6), 2)).upper() + "!",
+                  fill=0, font=_typeface6(16, "DejaVuSans-Bold.ttf"))
+    return _as_float6(canvas)
+
+
+def everyday6(rng: np.random.Generator) -> dict[str, bytes]:
+    """Everyday pictures drawn here: landscapes, still lifes, a skyline, documents, app screens, charts, handwriting
+    and comic strips."""
+    images = {f"landscape_{k}": _landscape6(rng) for k in range(3)}
+    images |= {f"still_life_{k}": _still_life6(rng) for k in range(2)}
+    images["skyline"] = _skyline6(rng)
+    images |= {f"document_{s}": _document6(rng, s) for s in ("email", "newspaper", "form")}
+    images |= {f"app_{s}": _ui6(rng, s) for s in ("chat", "login", "settings", "files")}
+    images |= {f"chart_{s}": _chart6(rng, s) for s in ("scatter", "histogram", "heatmap", "boxplot")}
+    images |= {f"handwriting_{k}": _handwriting6(rng) for k in range(2)}
+    images |= {f"comic_{k}": _comic6(rng) for k in range(2)}
+    return {f"set6_everyday/{k}": encode(v, "JPEG" if i % 3 == 0 else "PNG") for i, (k, v) in enumerate(images.items())}
+
+
+def _value_noise6(rng: np.random.Generator, n: int, octaves: int, persistence: float) -> np.ndarray:
+    """Fractal value noise: random lattices of doubling resolution, bicubically enlarged and summed; in [0, 1]."""
+    total = np.zeros((n, n))
+    for o in range(octaves):
+        cells = 2 ** (o + 2)
+        lattice = Image.fromarray(rng.random((cells + 1, cells + 1)).astype(np.float32), mode="F")
+        total += persistence ** o * np.asarray(lattice.resize((n, n), Image.BICUBIC), dtype=np.float64)
+    return (total - total.min()) / (np.ptp(total) + 1e-9)
+
+
+def textures6(rng: np.random.Generator) -> dict[str, bytes]:
+    """Textures by procedures of their own: clouds, caves (a cellular automaton), Eden growth, a fingerprint, bricks,
+    a star field, terrazzo, sand ripples, raindrop rings, camouflage, plasma, and knitting."""
+    from scipy import ndimage
+
+    n = 512
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    out = {}
+    clouds = _value_noise6(rng, n, 6, 0.55)
+    out["clouds"] = np.clip(np.array([0.35, 0.55, 0.9]) * (1 - clouds[..., None] ** 2)
+                            + clouds[..., None] ** 2, 0, 1)
+    cave = rng.random((n // 4, n // 4)) < 0.45
+    for _ in range(5):
+        neighbours = ndimage.convolve(cave.astype(int), np.ones((3, 3), int), mode="wrap")
+        cave = neighbours >= 5
+    out["caves"] = np.kron(cave, np.ones((4, 4))).astype(np.float32) * 0.7 + 0.15
+    grown = np.zeros((256, 256), bool)
+    grown[128, 128] = True
+    for _ in range(140):
+        edge = ndimage.binary_dilation(grown) & ~grown
+        grown |= edge & (rng.random(grown.shape) < 0.5)
+    out["eden_growth"] = 1.0 - grown.astype(np.float32) * rng.uniform(0.5, 0.9)
+    theta = 1.2 * _value_noise6(rng, n, 2, 0.5) * np.pi
+    ridges = np.sin(0.35 * (xx * np.cos(theta) + yy * np.sin(theta)) + 2 * np.hypot(xx - 256, yy - 300) * 0.05)
+    out["fingerprint"] = np.where(np.hypot((xx - 256) / 200, (yy - 270) / 240) < 1, 0.5 + 0.5 * ridges, 1.0)
+    canvas = Image.new("RGB", (n, n), (190, 185, 175))
+    draw = ImageDraw.Draw(canvas)
+    for r in range(0, n, 32):
+        offset = 0 if (r // 32) % 2 else 32
+        for c in range(-64, n, 64):
+            tone = rng.integers(-25, 25)
+            draw.rectangle((c + offset + 2, r + 2, c + offset + 61, r + 29),
+                           fill=(int(150 + tone), int(70 + tone // 2), int(50 + tone // 3)))
+    out["bricks"] = np.clip(_as_float6(canvas) + rng.normal(0, 0.04, (n, n, 3)), 0, 1)
+    stars = np.zeros((n, n), np.float32)
+    stars[rng.integers(0, n, 900), rng.integers(0, n, 900)] = rng.uniform(0.3, 1.0, 900)
+    nebula = _value_noise6(rng, n, 5, 0.6)
+    out["star_field"] = np.clip(np.stack([0.5 * nebula ** 3, 0.1 * nebula ** 2, 0.6 * nebula ** 3], -1)
+                                + ndimage.gaussian_filter(stars, 0.7)[..., None] * 3, 0, 1)
+    canvas = Image.new("RGB", (n, n), (225, 222, 215))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(500):
+        x, y, r = rng.uniform(0, n), rng.uniform(0, n), rng.uniform(3, 14)
+        points = [(x + r * rng.uniform(0.5, 1) * np.cos(a), y + r * rng.uniform(0.5, 1) * np.sin(a))
+                  for a in np.sort(rng.uniform(0, 2 * np.pi, 6))]
+        draw.polygon(points, fill=tuple(int(v) for v in rng.integers(30, 230, 3)))
+    out["terrazzo"] = _as_float6(canvas)
+    warp = _value_noise6(rng, n, 3, 0.5)
+    out["sand_ripples"] = np.stack([0.85, 0.72, 0.5]) * (0.75 + 0.25 * np.sin(yy * 0.25 + 12 * warp))[..., None]
+    rings = np.zeros((n, n), np.float32)
+    for _ in range(9):
+        cx, cy, phase = rng.uniform(0, n), rng.uniform(0, n), rng.uniform(0, 6)
+        d = np.hypot(xx - cx, yy - cy)
+        rings += np.sin(d * 0.3 - phase) * np.exp(-d / 120)
+    out["raindrop_rings"] = np.clip(0.5 + 0.25 * rings, 0, 1)
+    layers = [_value_noise6(rng, n, 4, 0.5) for _ in range(3)]
+    camo = np.tile(np.array([0.33, 0.4, 0.22]), (n, n, 1))
+    for layer, colour in zip(layers, ([0.5, 0.45, 0.3], [0.15, 0.2, 0.1], [0.45, 0.55, 0.35])):
+        camo[layer > 0.6] = colour
+    out["camouflage"] = camo
+    f1, f2, f3 = rng.uniform(0.01, 0.04, 3)
+    plasma = (np.sin(xx * f1) + np.sin(yy * f2) + np.sin((xx + yy) * f3) + np.sin(np.hypot(xx - 200, yy - 300) * f1))
+    out["plasma"] = 0.5 + 0.5 * np.stack([np.sin(plasma), np.sin(plasma + 2), np.sin(plasma + 4)], -1)
+    u, v = (xx % 16) / 16 - 0.5, (yy % 20) / 20
+    knit = np.exp(-((np.abs(u) - 0.25 * (1 - v)) / 0.12) ** 2)
+    out["knitting"] = np.clip(np.array([0.7, 0.15, 0.2]) * (0.3 + 0.7 * knit[..., None])
+                              + rng.normal(0, 0.03, (n, n, 1)), 0, 1)
+    return {f"set6_texture/{k}": encode(v, "JPEG" if i % 2 else "PNG") for i, (k, v) in enumerate(out.items())}
+
+
+def photo_crops6(rng: np.random.Generator) -> dict[str, bytes]:
+    """New crops (25-65% of each side) of pictures bundled with scikit-image, each given one treatment: sepia,
+    vignette, pixelation, a turn, posterisation, solarisation, channel swap, a caption frame, grey or plain."""
+    import skimage.data
+
+    sources = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "coins",
+               "clock", "gravel", "moon", "cat"]
+    treatments = ["sepia", "vignette", "pixelate", "turn", "posterise", "solarise", "swap", "caption", "grey", "plain",
+                  "sepia"]
+    out = {}
+    for name, treatment in zip(sources, treatments):
+        photo = np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255.0
+        if photo.ndim == 2:
+            photo = np.repeat(photo[..., None], 3, -1)
+        h, w = photo.shape[:2]
+        ch, cw = int(h * rng.uniform(0.25, 0.65)), int(w * rng.uniform(0.25, 0.65))
+        y, x = int(rng.integers(0, h - ch)), int(rng.integers(0, w - cw))
+        crop = photo[y:y + ch, x:x + cw, :3]
+        grey = crop.mean(-1)
+        if treatment == "sepia":
+            crop = np.clip(grey[..., None] * np.array([1.07, 0.86, 0.6]), 0, 1)
+        elif treatment == "vignette":
+            yy, xx = np.mgrid[0:ch, 0:cw]
+            crop = crop * (1 - 0.8 * (((xx - cw / 2) / cw) ** 2 + ((yy - ch / 2) / ch) ** 2))[..., None]
+        elif treatment == "pixelate":
+            crop = _resize6(_resize6(crop, (max(4, cw // 12), max(4, ch // 12))), (cw * 2, ch * 2))
+        elif treatment == "turn":
+            crop = _as_float6(Image.fromarray(_u8_6(crop)).rotate(rng.uniform(25, 65), Image.BILINEAR, expand=True))
+        elif treatment == "posterise":
+            crop = np.floor(crop * 4) / 3
+        elif treatment == "solarise":
+            crop = np.where(crop > 0.5, 1 - crop, crop) * 2
+        elif treatment == "swap":
+            crop = crop[..., ::-1]
+        elif treatment == "caption":
+            framed = Image.new("RGB", (max(cw + 40, 300), ch + 110), (255, 255, 255))
+            framed.paste(Image.fromarray(_u8_6(crop)), (20, 20))
+            ImageDraw.Draw(framed).text((20, ch + 40), "Summer, lakeside", fill=(30, 30, 30),
+                                        font=_typeface6(28, "DejaVuSerif-Italic.ttf"))
+            crop = _as_float6(framed)
+        elif treatment == "grey":
+            crop = grey
+        out[f"set6_photo_crop/{name}_{treatment}"] = encode(np.clip(crop, 0, 1), "JPEG" if rng.random() < 0.5 else
+                                                           "PNG")
+    return out
+
+
+def fresh6_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str]) -> dict[str, bytes]:
+    rng = np.random.default_rng(FRESH6_SEED)
+    return {**body_part_radiographs6(rng), **modalities6(rng), **medical_adjacent6(rng), **everyday6(rng),
+            **textures6(rng), **photo_crops6(rng),
+            **altered_radiographs6(nih_test_paths[FRESH6_RADIOGRAPHS], child_test_paths[FRESH6_CHILDREN],
+                                   FRESH6_RADIOGRAPHS.start, FRESH6_CHILDREN.start, rng)}
