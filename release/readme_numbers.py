@@ -80,8 +80,12 @@ def render(text: str, f: dict[str, Any]) -> str:
         text = _sub(rf"^\| `{re.escape(name)}` \| [0-9.]+ \(.*$",
                     f"| `{name}` | {card['own_test_in_scope']:.3f} ({card['own_test_n']}) | {caught:.3f} of "
                     f"{card['other_populations_n'][other]} {'Kermany children' if 'kermany' in other else 'NIH adults'}"
-                    f" | {card['fresh_non_radiographs_refused']:.3f} of {card['fresh_non_radiographs_n']} (goal 0.99"
-                    + (": not met" if card["fresh_non_radiographs_refused"] < 0.99 else "")
+                    f" | {card['fresh_non_radiographs_refused']:.3f} of {card['fresh_non_radiographs_n']}"
+                    + (f" and {card['fresh6_non_radiographs_refused']:.3f} of {card['fresh6_non_radiographs_n']}"
+                       if "fresh6_non_radiographs_n" in card else "")
+                    + " (goal 0.99"
+                    + (": not met" if min(card["fresh_non_radiographs_refused"],
+                                          card.get("fresh6_non_radiographs_refused", 1.0)) < 0.99 else "")
                     + f") | {card['non_radiographs_refused']:.3f} of {card['non_radiographs_n']} |", text)
     return text
 

@@ -29,10 +29,11 @@ def test_a_drifted_number_is_caught() -> None:
              "cards": {n: {"own_test_in_scope": 0.5, "own_test_n": 10, "other_populations_flagged": {"x": 0.5},
                            "other_populations_refused": {"x": 0.0}, "other_populations_n": {"x": 4},
                            "non_radiographs_refused": 0.5, "non_radiographs_n": 9,
-                           "fresh_non_radiographs_refused": 0.25, "fresh_non_radiographs_n": 8}
+                           "fresh_non_radiographs_refused": 0.25, "fresh_non_radiographs_n": 8,
+                           "fresh6_non_radiographs_refused": 0.995, "fresh6_non_radiographs_n": 7}
                        for n in ("nih-adult", "kermany-paediatric")}}
     text = readme_numbers.README.read_text()
     rendered = readme_numbers.render(text, facts)
     assert rendered != text and '"effusion": 0.500...' in rendered
     assert "negative for effusion (0.10 < 0.200)" in rendered
-    assert "| 0.250 of 8 (goal 0.99: not met) | 0.500 of 9 |" in rendered
+    assert "| 0.250 of 8 and 0.995 of 7 (goal 0.99: not met) | 0.500 of 9 |" in rendered
