@@ -323,6 +323,18 @@ def test_the_typical_layout_gaussian_refuses_what_no_negative_showed() -> None:
     assert permissive.judge(toy_film(rng)) is None
 
 
+def test_the_layout_refusal_names_no_percentile_the_gaussian_was_not_set_at() -> None:
+    """The shipped Gaussians of layouts are set at the held-out 99.9th percentile (``typical_quantile``), which a
+    checkpoint does not record: the refusal must not tell the user it was the 99.5th."""
+    rng = np.random.default_rng(1)
+    films = [toy_film(rng) for _ in range(80)]
+    check = fit_layout(films[:60], films[60:], size=16, hidden=8, epochs=5, components=4, typical_quantile=0.999)
+    permissive = LayoutCheck(check.size, check.hidden_weights, check.hidden_bias, check.weights * 0.0, -1.0, 0.0,
+                             check.typical)
+    reason = permissive.judge((np.indices((96, 96)).sum(axis=0) // 12 % 2).astype(np.float32))
+    assert "unlike any chest radiograph" in reason and "99.5th" not in reason, reason
+
+
 def test_statistics_of_an_older_format_are_not_used() -> None:
     tiny_model = Classifier(["effusion"], "resnet50", Preprocess(32))
     tiny_model.checkpoint_meta = {"scope": {"format": 1, "own": "x"}}

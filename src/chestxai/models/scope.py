@@ -221,8 +221,8 @@ class LayoutCheck:
                     f"{self.threshold:.2f}: inverted, rotated, upside down, a part of one, or another kind of image)")
         distance = float(self.typical.distance(thumbnail[None])[0])
         if distance > 1.0:
-            return (f"its grey layout is unlike any chest radiograph's ({distance:.2f}x the held-out radiographs' "
-                    "99.5th percentile distance of layouts)")
+            return (f"its grey layout is unlike any chest radiograph's ({distance:.2f}x the distance of layouts set "
+                    "on held-out radiographs)")
         return None
 
     def to_meta(self) -> dict[str, Any]:
