@@ -277,6 +277,15 @@ def test_rotated_turns_a_film_as_viewers_do() -> None:
     assert inscribed.shape[0] < 60 and inscribed.min() == pytest.approx(0.8, abs=1e-3)
 
 
+def test_rotated_refuses_a_fill_it_does_not_know() -> None:
+    """A misspelt fill ("grey", "grown gray") was silently drawn black: a set or negative of another kind than asked."""
+    film = np.full((20, 30), 0.5, np.float32)
+    for fill in ("grey", "grown gray", "Edge"):
+        with pytest.raises(ValueError, match="fill"):
+            rotated(film, 30.0, fill)
+    assert all(rotated(film, 30.0, fill).size for fill in ROTATION_FILLS)
+
+
 def test_random_layout_negatives_and_positives_are_seeded_and_varied() -> None:
     film = toy_film(np.random.default_rng(3))
     first = random_layout_negatives(film, np.random.default_rng(5), 20)

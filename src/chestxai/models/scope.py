@@ -269,6 +269,8 @@ def rotated(image: np.ndarray, degrees: float, fill: str = "black") -> np.ndarra
     (``inscribed``: no corners), or on a canvas grown to hold the whole film (``grown black``/``grown white``)."""
     import cv2
 
+    if fill not in ROTATION_FILLS:
+        raise ValueError(f"fill must be one of {', '.join(ROTATION_FILLS)}, not {fill!r}")
     image = np.ascontiguousarray(image, np.float32)
     h, w = image.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
