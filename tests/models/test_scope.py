@@ -277,6 +277,15 @@ def test_rotated_turns_a_film_as_viewers_do() -> None:
     assert inscribed.shape[0] < 60 and inscribed.min() == pytest.approx(0.8, abs=1e-3)
 
 
+def test_rotated_refuses_a_fill_it_does_not_know() -> None:
+    """A misspelt fill ("grey", "grown gray") was silently drawn black: a set or negative of another kind than asked."""
+    film = np.full((20, 30), 0.5, np.float32)
+    for fill in ("grey", "grown gray", "Edge"):
+        with pytest.raises(ValueError, match="fill"):
+            rotated(film, 30.0, fill)
+    assert all(rotated(film, 30.0, fill).size for fill in ROTATION_FILLS)
+
+
 def test_random_layout_negatives_and_positives_are_seeded_and_varied() -> None:
     film = toy_film(np.random.default_rng(3))
     first = random_layout_negatives(film, np.random.default_rng(5), 20)
@@ -321,6 +330,18 @@ def test_the_typical_layout_gaussian_refuses_what_no_negative_showed() -> None:
     checker = (np.indices((96, 96)).sum(axis=0) // 12 % 2).astype(np.float32)
     assert "unlike any chest radiograph" in permissive.judge(checker)
     assert permissive.judge(toy_film(rng)) is None
+
+
+def test_the_layout_refusal_names_no_percentile_the_gaussian_was_not_set_at() -> None:
+    """The shipped Gaussians of layouts are set at the held-out 99.9th percentile (``typical_quantile``), which a
+    checkpoint does not record: the refusal must not tell the user it was the 99.5th."""
+    rng = np.random.default_rng(1)
+    films = [toy_film(rng) for _ in range(80)]
+    check = fit_layout(films[:60], films[60:], size=16, hidden=8, epochs=5, components=4, typical_quantile=0.999)
+    permissive = LayoutCheck(check.size, check.hidden_weights, check.hidden_bias, check.weights * 0.0, -1.0, 0.0,
+                             check.typical)
+    reason = permissive.judge((np.indices((96, 96)).sum(axis=0) // 12 % 2).astype(np.float32))
+    assert "unlike any chest radiograph" in reason and "99.5th" not in reason, reason
 
 
 def test_statistics_of_an_older_format_are_not_used() -> None:

@@ -377,3 +377,43 @@ def test_a_server_without_jpeg_gets_the_secondary_capture_decompressed(monkeypat
                             {"00081198": {"vr": "SQ", "Value": [{"00081155": {"vr": "UI", "Value": ["1.2"]}}]}}))
     with pytest.raises(dicomweb.PacsError, match="refused 1 of 2"):
         always.store(objects(), generate_uid())
+
+
+@pytest.mark.parametrize("failure", ["connection refused", "timeout", "HTTP 503", "HTTP 401", "HTTP 409"])
+def test_a_store_is_resent_decompressed_only_when_the_server_refused_the_objects(monkeypatch, failure):
+    """A PACS that is down, busy or refuses the credentials did not refuse the compressed object: the request is
+    not sent again (each try already waits through dicomweb-client's own retries), the caller's objects stay as
+    they were and later images still go compressed. A refusal of the objects (HTTP 409, as a STOW-RS server
+    answers when it stored none of them) is resent decompressed."""
+    import numpy as np
+    import requests
+    from pydicom.uid import RLELossless, SecondaryCaptureImageStorage, generate_uid
+
+    from dicom_files import dicom_dataset
+
+    packed = dicom_dataset(SecondaryCaptureImageStorage, np.arange(64, dtype=np.uint8).reshape(8, 8), "MONOCHROME2", 8)
+    packed.compress(RLELossless, generate_instance_uid=False)
+    calls: list[bool] = []
+
+    def store_instances(datasets, study_instance_uid):
+        calls.append(datasets[0].file_meta.TransferSyntaxUID.is_compressed)
+        if failure == "connection refused":
+            raise requests.ConnectionError("refused")
+        if failure == "timeout":
+            raise requests.Timeout("slow")
+        response = requests.Response()
+        response.status_code = int(failure.split()[1])
+        if response.status_code == 409 and not calls[-1]:
+            return None  # stored once decompressed
+        raise requests.HTTPError(f"{response.status_code}", response=response)
+
+    pacs = dicomweb.Pacs("http://127.0.0.1:9")
+    monkeypatch.setattr(pacs.client, "store_instances", store_instances)
+    if failure == "HTTP 409":
+        pacs.store([packed], generate_uid())
+        assert calls == [True, False] and pacs.decompress
+        return
+    with pytest.raises(dicomweb.PacsError):
+        pacs.store([packed], generate_uid())
+    assert calls == [True], "sent again to a server that did not refuse the object"
+    assert not pacs.decompress and packed.file_meta.TransferSyntaxUID == RLELossless

@@ -237,3 +237,44 @@ def test_an_image_received_while_the_node_starts_is_analysed_once(tmp_path: Path
         assert len(Spool.files(node.spool.outbox)) == 6 and Spool.files(node.spool.inbox) == []
     finally:
         node.stop()
+
+
+SIGTERM_WHILE_WAITING = """
+import os, signal, threading, time, types
+
+real_wait = threading.Event.wait
+
+
+def wait(self, timeout=None):  # the main thread signalled just while an Event's wait holds its lock: rare, but real
+    if threading.current_thread() is threading.main_thread() and callable(signal.getsignal(signal.SIGTERM)):
+        with self._cond:
+            os.kill(os.getpid(), signal.SIGTERM)
+            str(0)  # any call: the pending handler runs here, with the lock held
+    return real_wait(self, timeout)
+
+
+def terminate():  # an ordinary SIGTERM, once the node listens for it
+    while not callable(signal.getsignal(signal.SIGTERM)):
+        time.sleep(0.01)
+    time.sleep(1.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+threading.Event.wait = wait
+from chestxai.pacs.node import DicomNode
+
+threading.Thread(target=terminate, daemon=True).start()
+
+DicomNode.serve_forever(types.SimpleNamespace(log=print, stop=lambda: print("drained")))
+print("restored" if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else "left installed")
+"""
+
+
+def test_sigterm_stops_the_node_whenever_it_arrives(tmp_path: Path):
+    """The SIGTERM handler takes no lock the waiting main thread may hold (an Event.set() there deadlocked when the
+    signal came while the main thread's Event.wait held the Event's lock: `systemctl stop` then hung until SIGKILL),
+    and it is no longer installed once the node stopped."""
+    done = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_WAITING], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": str(SRC)}, start_new_session=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["SIGTERM:", "stopping", "drained", "stopped", "restored"]

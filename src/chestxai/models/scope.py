@@ -221,8 +221,8 @@ class LayoutCheck:
                     f"{self.threshold:.2f}: inverted, rotated, upside down, a part of one, or another kind of image)")
         distance = float(self.typical.distance(thumbnail[None])[0])
         if distance > 1.0:
-            return (f"its grey layout is unlike any chest radiograph's ({distance:.2f}x the held-out radiographs' "
-                    "99.5th percentile distance of layouts)")
+            return (f"its grey layout is unlike any chest radiograph's ({distance:.2f}x the distance of layouts set "
+                    "on held-out radiographs)")
         return None
 
     def to_meta(self) -> dict[str, Any]:
@@ -269,6 +269,8 @@ def rotated(image: np.ndarray, degrees: float, fill: str = "black") -> np.ndarra
     (``inscribed``: no corners), or on a canvas grown to hold the whole film (``grown black``/``grown white``)."""
     import cv2
 
+    if fill not in ROTATION_FILLS:
+        raise ValueError(f"fill must be one of {', '.join(ROTATION_FILLS)}, not {fill!r}")
     image = np.ascontiguousarray(image, np.float32)
     h, w = image.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)

@@ -43,6 +43,15 @@ class PacsError(ChestXAIError):
     """The PACS refused us or could not be reached: one line, no credentials, no patient data."""
 
 
+class _Refused(PacsError):
+    """The server answered a STOW-RS request and refused its objects (not: unreachable, busy, credentials)."""
+
+
+# What a STOW-RS server answers when it stores none of the objects (PS3.18 10.5.3): bad request, conflict,
+# unsupported media type; 401/403 (credentials) and 503 (busy) are no verdict on the objects.
+STOW_REFUSALS = (400, 409, 415)
+
+
 def _value(item: dict[str, Any], name: str) -> str:
     values = item.get(TAG[name], {}).get("Value") or [""]
     return str(values[0])
@@ -169,27 +178,38 @@ class Pacs:
         return done
 
     def store(self, datasets: list[Dataset], study: str) -> None:
-        """One STOW-RS request; a failure for any object is an error. A server that refuses the request while it
-        holds a compressed object (the JPEG Secondary Capture, where a PACS keeps no JPEG) gets it once more with
-        every compressed object decompressed, instance UIDs kept (what it did store is kept once), and from then
-        on this session sends them decompressed from the start."""
+        """One STOW-RS request; a failure for any object is an error. A server that refuses the objects of a request
+        holding a compressed one (the JPEG Secondary Capture, where a PACS keeps no JPEG; a failure list or HTTP
+        400/409/415, not an unreachable, busy or locked server) gets it once more with every compressed object
+        decompressed, instance UIDs kept (what it did store is kept once), and from then on this session sends them
+        decompressed from the start."""
         if self.decompress:
             datasets = [_decompressed(ds) for ds in datasets]
         try:
             self._stow(datasets, study)
-        except PacsError:
+        except _Refused:
             if self.decompress or not any(ds.file_meta.TransferSyntaxUID.is_compressed for ds in datasets):
                 raise
             self.decompress = True
             self._stow([_decompressed(ds) for ds in datasets], study)
 
     def _stow(self, datasets: list[Dataset], study: str) -> None:
-        with pacs_errors(self.url):
-            answer = self.client.store_instances(datasets, study_instance_uid=study)
+        status = None
+        try:
+            with pacs_errors(self.url):
+                try:
+                    answer = self.client.store_instances(datasets, study_instance_uid=study)
+                except requests.HTTPError as exc:
+                    status = exc.response.status_code if exc.response is not None else None
+                    raise
+        except PacsError as exc:
+            if status in STOW_REFUSALS:
+                raise _Refused(str(exc)) from None
+            raise
         failed = answer.get("FailedSOPSequence") if answer is not None else None
         if failed:
-            raise PacsError(f"the PACS at {self.url} refused {len(failed)} of {len(datasets)} result objects of "
-                            f"study {study}")
+            raise _Refused(f"the PACS at {self.url} refused {len(failed)} of {len(datasets)} result objects of "
+                           f"study {study}")
 
 
 def _decompressed(ds: Dataset) -> Dataset:

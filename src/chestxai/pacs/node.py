@@ -353,13 +353,15 @@ class DicomNode:
         """Serve until Ctrl+C or SIGTERM (what ``systemctl stop`` and ``docker stop`` send), then stop as
         :meth:`stop` does: no new association, the images already received analysed and their results spooled
         (within 30 s), and what the PACS has not yet taken left in the outbox for the next start."""
-        stopped = threading.Event()
+        # The handler only records the signal: one that took a lock (Event.set) deadlocked when the signal came while
+        # the main thread itself held that lock (inside Event.wait).
+        stopped: list[int] = []
         previous = None
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+            previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))
         try:
-            while not stopped.wait(1.0):
-                pass
+            while not stopped:
+                time.sleep(0.2)
             self.log("SIGTERM: stopping")
         finally:
             if previous is not None:
