@@ -44,7 +44,12 @@ class PacsError(ChestXAIError):
 
 
 class _Refused(PacsError):
-    """The server answered a STOW-RS request and refused its objects (not: unreachable, busy, credentials)."""
+    """The server answered a STOW-RS request and refused its objects (not: unreachable, busy, credentials):
+    ``instances``, the SOP instance UIDs its failure list names, or None when it refused the whole request."""
+
+    def __init__(self, message: str, instances: frozenset[str] | None = None) -> None:
+        super().__init__(message)
+        self.instances = instances
 
 
 # What a STOW-RS server answers when it stores none of the objects (PS3.18 10.5.3): bad request, conflict,
@@ -181,17 +186,19 @@ class Pacs:
         """One STOW-RS request; a failure for any object is an error. A server that refuses the objects of a request
         holding a compressed one (the JPEG Secondary Capture, where a PACS keeps no JPEG; a failure list or HTTP
         400/409/415, not an unreachable, busy or locked server) gets it once more with every compressed object
-        decompressed, instance UIDs kept (what it did store is kept once), and from then on this session sends them
-        decompressed from the start."""
+        decompressed, instance UIDs kept: only the objects its failure list names, or all of them when it refused
+        the whole request (a server that takes a copy of a stored instance as an error is not sent one). From then
+        on this session sends compressed objects decompressed from the start."""
         if self.decompress:
             datasets = [_decompressed(ds) for ds in datasets]
         try:
             self._stow(datasets, study)
-        except _Refused:
-            if self.decompress or not any(ds.file_meta.TransferSyntaxUID.is_compressed for ds in datasets):
+        except _Refused as exc:
+            again = [ds for ds in datasets if exc.instances is None or ds.SOPInstanceUID in exc.instances]
+            if self.decompress or not any(ds.file_meta.TransferSyntaxUID.is_compressed for ds in again):
                 raise
             self.decompress = True
-            self._stow([_decompressed(ds) for ds in datasets], study)
+            self._stow([_decompressed(ds) for ds in again], study)
 
     def _stow(self, datasets: list[Dataset], study: str) -> None:
         status = None
@@ -208,8 +215,9 @@ class Pacs:
             raise
         failed = answer.get("FailedSOPSequence") if answer is not None else None
         if failed:
+            refused = frozenset(str(item.get("ReferencedSOPInstanceUID", "")) for item in failed)
             raise _Refused(f"the PACS at {self.url} refused {len(failed)} of {len(datasets)} result objects of "
-                           f"study {study}")
+                           f"study {study}", refused)
 
 
 def _decompressed(ds: Dataset) -> Dataset:
