@@ -75,8 +75,8 @@ through the same decoder as an upload (PNG/JPEG bytes -> ``read_image_bytes`` fo
    projection radiographs of other body parts (hands, skulls, a knee, lumbar spines, a foot) and two ultrasound-like
    fans, changed nothing in the check. Seed ``FRESH4_SEED``. It holds 100 altered radiographs of test patients no
    earlier set uses (NIH test patients 51-80, Kermany test patients 21-40; 35 resized to other sizes and aspect
-   ratios): turned by a random 20-340 degrees on a grown canvas with black, white or edge-repeated corners, turned by 20-70 degrees and cut to the
-   inscribed rectangle, turned by 90/270 degrees and inverted, quarters, off-centre crops of 20-45% of the area,
+   ratios): turned by a random 20-340 degrees on a grown canvas with black, white or edge-repeated corners, turned by
+   20-70 degrees and cut to the inscribed rectangle, turned by 90/270 degrees and inverted, quarters, off-centre crops of 20-45% of the area,
    strips a third wide or high, central zooms of 30-55% of each side, upside down with and without a 20-40 degree
    tilt, inverted, mirrored and turned by 90/270 degrees; and 100 images of other content: 10 documents of new
    layouts (letters, invoices, spreadsheets, code listings, handwriting-like strokes), 8 diagrams (flowcharts, floor
@@ -376,18 +376,8 @@ def figures(name: str, result: dict[str, Any]) -> dict[str, Any]:
                                       for p in others},
         "other_populations_refused": {p: sets[p]["not_a_chest_radiograph"] for p in others},
         "other_populations_n": {p: sets[p]["n"] for p in others},
-        "non_radiographs_refused": sets["non_radiographs"]["not_a_chest_radiograph"],
-        "non_radiographs_n": sets["non_radiographs"]["n"],
-        "round2_non_radiographs_refused": sets["round2_non_radiographs"]["not_a_chest_radiograph"],
-        "round2_non_radiographs_n": sets["round2_non_radiographs"]["n"],
-        "round3_non_radiographs_refused": sets["round3_non_radiographs"]["not_a_chest_radiograph"],
-        "round3_non_radiographs_n": sets["round3_non_radiographs"]["n"],
-        "round4_non_radiographs_refused": sets["round4_non_radiographs"]["not_a_chest_radiograph"],
-        "round4_non_radiographs_n": sets["round4_non_radiographs"]["n"],
-        "fresh_non_radiographs_refused": sets["fresh_non_radiographs"]["not_a_chest_radiograph"],
-        "fresh_non_radiographs_n": sets["fresh_non_radiographs"]["n"],
-        "fresh6_non_radiographs_refused": sets["fresh6_non_radiographs"]["not_a_chest_radiograph"],
-        "fresh6_non_radiographs_n": sets["fresh6_non_radiographs"]["n"],
+        **{f"{key}_{figure}": value for key in NON_RADIOGRAPH_SETS
+           for figure, value in (("refused", sets[key]["not_a_chest_radiograph"]), ("n", sets[key]["n"]))},
         "refuse_at": stats.refuse_at, "fitted": stats.fitted,
         "results": "benchmarks/results/scope_check.md",
     }

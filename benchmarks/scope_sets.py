@@ -1553,7 +1553,8 @@ def fresh4_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str
 
 
 # --- fresh set #5 ------------------------------------------------------------------------------------------------
-# Built (round 5) by a helper as an independent tester, while the lead changed the check on development data alone;
+# Built (round 4, after set #4 was scored) by a helper as an independent tester, while the lead changed the check on
+# development data alone;
 # no image of it was scored while it was built, and it is meant to be scored once, after every rule, threshold and
 # fitting setting is fixed. Generators, seed and patients are ones no earlier set uses.
 #
@@ -2487,7 +2488,8 @@ def fresh5_non_radiographs(nih_test_paths: list[str], child_test_paths: list[str
 
 
 # --- fresh set #6 ------------------------------------------------------------------------------------------------
-# Built (round 6) by a helper as an independent tester, while the lead changed the check on development data alone;
+# Built (round 4, after set #5 was scored) by a helper as an independent tester, while the lead changed the check on
+# development data alone;
 # no image of it was scored while it was built, and it is meant to be scored once, after every rule, threshold and
 # fitting setting is fixed. Generators, seed and patients are ones no earlier set uses; no earlier generator is reused.
 #

@@ -57,8 +57,7 @@ def read_image_and_header_bytes(data: bytes, name: str, max_pixels: int = DEFAUL
     if not data or is_dicom(data, name):
         return read_image_bytes(data, name, max_pixels), read_header(data, name)
     facts: dict[str, str] = {}
-    image = _decode_pil(data, name, max_pixels, facts)
-    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32), facts
+    return _read_image_bytes(data, name, max_pixels, facts), facts
 
 
 def read_file(path: str | Path) -> bytes:
@@ -138,12 +137,17 @@ def _dicom_colour(data: bytes) -> dict[str, str]:
 
 def read_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an in-memory image (an upload); ``name`` is used in messages and to recognise ``.dcm``."""
+    return _read_image_bytes(data, name, max_pixels)
+
+
+def _read_image_bytes(data: bytes, name: str, max_pixels: int, facts: dict[str, str] | None = None) -> np.ndarray:
+    """:func:`read_image_bytes`; ``facts``, when given, gets a PNG/JPEG's colour facts from the same decode."""
     if not data:
         raise ImageReadError(f"{name}: empty file (0 bytes)")
     if is_dicom(data, name):
         image = _decode_dicom(data, name, max_pixels)
     else:
-        image = _decode_pil(data, name, max_pixels)
+        image = _decode_pil(data, name, max_pixels, facts)
     return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32)
 
 
